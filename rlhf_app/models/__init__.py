@@ -1,0 +1,15 @@
+"""All models, re-exported so that ``from rlhf_app.models import Task`` works everywhere."""
+from .audit import AuditEvent
+from .judgements import Flag, Judgement, JudgementRevision, JudgementStatus, Review, ReviewVerdict
+from .projects import GuidelineVersion, Project, ProjectStatus, TaskKind
+from .tasks import (
+    Assignment, AssignmentStatus, Completion, CompletionSource, Prompt, Task, TaskItem, TaskStatus,
+)
+from .users import ApiToken, Role, User, Workspace
+
+__all__ = [
+    "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource",
+    "Flag", "GuidelineVersion", "Judgement", "JudgementRevision", "JudgementStatus", "Project",
+    "ProjectStatus", "Prompt", "Review", "ReviewVerdict", "Role", "Task", "TaskItem", "TaskKind",
+    "TaskStatus", "User", "Workspace",
+]
