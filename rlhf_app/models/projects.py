@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
 from ._types import JSONType, created_at_column, enum_type
+
+if TYPE_CHECKING:
+    from .users import Workspace
 
 
 class TaskKind(str, enum.Enum):
@@ -51,6 +54,7 @@ class Project(Base):
     guideline_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = created_at_column()
 
+    workspace: Mapped["Workspace"] = relationship()
     guidelines: Mapped[list[GuidelineVersion]] = relationship(
         back_populates="project", order_by="GuidelineVersion.version"
     )
