@@ -143,5 +143,6 @@ def test_email_is_matched_case_insensitively(client, session):
     user = factories.make_user(session, email="mixed@example.test")
     session.commit()
     assert sign_in(client, "  Mixed@Example.TEST ").status_code == 302
+    session.rollback()  # end any read snapshot, then look again
     session.expire_all()
     assert session.get(User, user.id).last_login_at is not None
