@@ -146,3 +146,24 @@ def test_email_is_matched_case_insensitively(client, session):
     session.rollback()  # end any read snapshot, then look again
     session.expire_all()
     assert session.get(User, user.id).last_login_at is not None
+
+
+def test_throttle_counts_are_shared_between_workers_through_redis(database_url, engine, session, redis_url):
+    """Two app instances (two gunicorn workers) on one Redis share one attempt budget."""
+    import uuid
+
+    from rlhf_app import create_app
+
+    user = factories.make_user(session)
+    session.commit()
+    settings = {"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+                "LOGIN_RATE_LIMIT": "4 per minute", "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    statuses = []
+    for attempt in range(6):
+        worker = create_app(dict(settings))  # a new instance each time, like requests landing on other workers
+        client = worker.test_client()
+        token = csrf_token(client)
+        statuses.append(client.post("/login", data={"email": user.email, "password": "wrong", "csrf_token": token},
+                                    environ_base={"REMOTE_ADDR": f"10.1.0.{attempt}"}).status_code)
+        worker.extensions["rlhf_db"]["engine"].dispose()
+    assert statuses == [401, 401, 401, 401, 429, 429]
