@@ -45,7 +45,10 @@ def _optional_modules() -> list[Any]:
 def main() -> None:
     from .demo import demo
 
-    group = FlaskGroup(create_app=_cli_app, add_default_commands=False, help="rlhf-app command line.")
+    group = FlaskGroup(create_app=_cli_app, add_default_commands=False, add_version_option=False,
+                       set_debug_flag=False, help="rlhf-app: expert judgements of LLM answers, from prompts to datasets.")
+    # Flask's --app/--env-file/--debug options make no sense for an installed command.
+    group.params = [p for p in group.params if p.name not in ("app", "env_file", "debug")]
     group.add_command(shell_command)
     group.add_command(routes_command)
     group.add_command(demo)
