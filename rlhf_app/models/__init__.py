@@ -1,4 +1,5 @@
 """All models, re-exported so that ``from rlhf_app.models import Task`` works everywhere."""
+from .activity import ActivityInterval
 from .audit import AuditEvent
 from .judgements import Flag, Judgement, JudgementRevision, JudgementStatus, Review, ReviewVerdict
 from .projects import GuidelineVersion, Project, ProjectStatus, TaskKind
@@ -8,7 +9,7 @@ from .tasks import (
 from .users import ApiToken, Role, User, Workspace
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource",
+    "ActivityInterval", "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource",
     "Flag", "GuidelineVersion", "Judgement", "JudgementRevision", "JudgementStatus", "Project",
     "ProjectStatus", "Prompt", "Review", "ReviewVerdict", "Role", "Task", "TaskItem", "TaskKind",
     "TaskStatus", "User", "Workspace",

@@ -220,6 +220,23 @@ def upgrade() -> None:
     with op.batch_alter_table('task_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_items_completion_id'), ['completion_id'], unique=False)
 
+    op.create_table('activity_intervals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=False),
+    sa.CheckConstraint('ended_at >= started_at', name=op.f('ck_activity_intervals_ends_after_start')),
+    sa.CheckConstraint('seconds >= 0', name=op.f('ck_activity_intervals_seconds_not_negative')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_activity_intervals_assignment_id_assignments')),
+    sa.ForeignKeyConstraint(['expert_id'], ['users.id'], name=op.f('fk_activity_intervals_expert_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activity_intervals'))
+    )
+    with op.batch_alter_table('activity_intervals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activity_intervals_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index('ix_activity_intervals_expert_ended', ['expert_id', 'ended_at'], unique=False)
+
     op.create_table('judgements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
@@ -300,6 +317,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_judgements_expert_id'))
 
     op.drop_table('judgements')
+    with op.batch_alter_table('activity_intervals', schema=None) as batch_op:
+        batch_op.drop_index('ix_activity_intervals_expert_ended')
+        batch_op.drop_index(batch_op.f('ix_activity_intervals_assignment_id'))
+
+    op.drop_table('activity_intervals')
     with op.batch_alter_table('task_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_items_completion_id'))
 

@@ -1,0 +1,271 @@
+"""The task queue: claiming the next task atomically, resuming, leases, skips and task progress.
+
+A claim is a lease on one of a task's ``judgements_per_task`` slots. A slot is taken by a counted
+judgement (``Task.submitted_count``) or by an active assignment whose lease has not expired, so an
+expired lease frees its slot without any sweeper. Claims are serialised per task row: SQLite runs
+the whole claim in one ``BEGIN IMMEDIATE`` transaction; PostgreSQL locks candidate task rows with
+``FOR NO KEY UPDATE SKIP LOCKED`` and re-counts the slots after the lock, because under READ
+COMMITTED the candidate query's snapshot may predate a claim that committed while it waited.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from ..common import audit
+from ..common.errors import Conflict, NotFound, ValidationError
+from ..common.permissions import can_own_assignment
+from ..common.text import text_problem
+from ..db import WRITE_OPTION, begin_write, is_sqlite
+from ..models import (
+    Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, ProjectStatus, Task, TaskItem, TaskStatus, User,
+)
+
+SKIP_REASONS = ("outside_expertise", "bad_prompt", "other")
+MAX_SKIP_NOTE = 2_000
+COUNTED = (JudgementStatus.submitted, JudgementStatus.approved, JudgementStatus.returned)
+MAX_CLAIM_ATTEMPTS = 32
+_system_rng = random.SystemRandom()
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+def claim_next(
+    session: Session, expert: User, *, project_slug: str | None = None, now: dt.datetime,
+    rng: random.Random | None = None,
+) -> Assignment | None:
+    """The expert's open assignment, else a renewed or newly claimed task; None when nothing is left.
+
+    Raises NotFound when ``project_slug`` names no project in the expert's domains.
+    """
+    start_writer(session)
+    projects = _judgeable_projects(session, expert, project_slug)
+    if not projects:
+        return None
+    _lock_expert(session, expert)
+    by_id = {p.id: p for p in projects}
+    return (find_open_assignment(session, expert, list(by_id), now=now)
+            or _renew_expired(session, expert, by_id, now)
+            or _claim_new(session, expert, by_id, now, rng or _system_rng))
+
+
+def start_writer(session: Session) -> None:
+    """Make the session's transaction a writer (``BEGIN IMMEDIATE`` on SQLite) before a claim.
+
+    A GET request has usually read the user already, in a deferred SQLite transaction that could
+    not upgrade to a writer once another writer commits (SQLITE_BUSY_SNAPSHOT). Such a read-only
+    transaction is ended first; one with pending changes is a programming error.
+    """
+    if is_sqlite(session) and session.in_transaction() and not _is_writer(session):
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("claim_next needs a transaction started with begin_write")
+        session.commit()
+    begin_write(session)
+
+
+def _is_writer(session: Session) -> bool:
+    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+
+
+def _judgeable_projects(session: Session, expert: User, slug: str | None) -> list[Project]:
+    """Active projects in the expert's domains (only ``slug`` when given)."""
+    domains = list(expert.domains or [])
+    if slug is None:
+        query = select(Project).where(Project.status == ProjectStatus.active, Project.domain.in_(domains))
+        return list(session.scalars(query.order_by(Project.id)))
+    project = session.scalar(select(Project).where(Project.slug == slug))
+    if project is None or project.domain not in domains:
+        raise NotFound(f"There is no project '{slug}' in your domains.")
+    return [project] if project.is_active else []
+
+
+def _lock_expert(session: Session, expert: User) -> None:
+    """Serialise one expert's claims (two tabs) on PostgreSQL; SQLite is serialised already."""
+    if not is_sqlite(session):
+        session.execute(select(User.id).where(User.id == expert.id).with_for_update(key_share=True))
+
+
+def find_open_assignment(
+    session: Session, expert: User, project_ids: Sequence[int], *, now: dt.datetime,
+) -> Assignment | None:
+    """The expert's most recent active, unexpired assignment in one of the projects."""
+    query = (select(Assignment).join(Task, Task.id == Assignment.task_id)
+             .where(Assignment.expert_id == expert.id, Assignment.status == AssignmentStatus.active,
+                    Assignment.lease_expires_at > now, Task.project_id.in_(project_ids))
+             .order_by(Assignment.claimed_at.desc(), Assignment.id.desc()).limit(1))
+    return session.scalar(query)
+
+
+def _renew_expired(session: Session, expert: User, projects: dict[int, Project], now: dt.datetime) -> Assignment | None:
+    """Renew the expert's own expired lease (most recent first) while its task still has a slot."""
+    query = (select(Assignment, Task.project_id).join(Task, Task.id == Assignment.task_id)
+             .where(Assignment.expert_id == expert.id, Assignment.status == AssignmentStatus.active,
+                    Assignment.lease_expires_at <= now, Task.project_id.in_(list(projects)),
+                    Task.status == TaskStatus.open)
+             .order_by(Assignment.claimed_at.desc()).limit(3))
+    for assignment, project_id in session.execute(query).all():
+        project = projects[project_id]
+        if _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0:
+            renew_lease(assignment, project, now, claimed=True)
+            return assignment
+    return None
+
+
+def _claim_new(
+    session: Session, expert: User, projects: dict[int, Project], now: dt.datetime, rng: random.Random,
+) -> Assignment | None:
+    """Lock a candidate task with a free slot and create the expert's assignment to it."""
+    project = projects[next(iter(projects))] if len(projects) == 1 else _best_project(session, expert, projects, now)
+    if project is None:
+        return None
+    pools = [True, False] if rng.random() < project.gold_rate else [False, True]
+    excluded: list[int] = []
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        candidate = _first_candidate(session, expert, project, now, pools, excluded)
+        if candidate is None:
+            return None
+        task_id, answers = candidate
+        if is_sqlite(session) or slots_left(session, task_id, project, now) > 0:
+            return _create_assignment(session, expert, project, task_id, answers, now, rng)
+        excluded.append(task_id)  # a claim committed while we waited for the row lock
+    return None
+
+
+def _best_project(session: Session, expert: User, projects: dict[int, Project], now: dt.datetime) -> Project | None:
+    """With several projects, the one holding the oldest, least-covered open task."""
+    query = _candidates(expert, list(projects.values()), now).with_only_columns(Task.project_id).limit(1)
+    project_id = session.scalar(query)
+    return projects.get(project_id) if project_id is not None else None
+
+
+def _first_candidate(
+    session: Session, expert: User, project: Project, now: dt.datetime, pools: list[bool], excluded: list[int],
+) -> tuple[int, int] | None:
+    """(task id, answer count) of the first lockable candidate, gold pool by preference."""
+    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
+    for gold in pools:
+        query = _candidates(expert, [project], now).where(Task.is_gold == gold)
+        if excluded:
+            query = query.where(Task.id.not_in(excluded))
+        query = query.with_only_columns(Task.id, answers).limit(1)
+        query = query.with_for_update(of=Task, key_share=True, skip_locked=True)
+        row = session.execute(query).first()
+        if row is not None:
+            return row[0], row[1]
+    return None
+
+
+def _candidates(expert: User, projects: list[Project], now: dt.datetime) -> sa.Select:
+    """Open tasks with a free slot that the expert never held, oldest and least-covered first."""
+    mine = exists().where(Assignment.task_id == Task.id, Assignment.expert_id == expert.id)
+    conditions = [sa.and_(Task.project_id == p.id, Task.submitted_count + _active_leases(now) < p.judgements_per_task)
+                  for p in projects]
+    return (select(Task).where(Task.status == TaskStatus.open, sa.or_(*conditions), ~mine)
+            .order_by(Task.submitted_count, Task.id))
+
+
+def _active_leases(now: dt.datetime, task_id: int | None = None) -> sa.ScalarSelect:
+    """How many unexpired active assignments hold a slot of the (correlated or given) task."""
+    task = Task.id if task_id is None else sa.literal(task_id)
+    query = select(func.count()).select_from(Assignment).where(
+        Assignment.task_id == task, Assignment.status == AssignmentStatus.active, Assignment.lease_expires_at > now)
+    return query.correlate(Task).scalar_subquery() if task_id is None else query.scalar_subquery()
+
+
+def _lock_task(session: Session, task_id: int) -> bool:
+    """Lock one task row (PostgreSQL; SQLite is serialised already); False when someone holds it."""
+    if is_sqlite(session):
+        return True
+    query = select(Task.id).where(Task.id == task_id).with_for_update(key_share=True, skip_locked=True)
+    return session.scalar(query) is not None
+
+
+def slots_left(session: Session, task_id: int, project: Project, now: dt.datetime) -> int:
+    """Free slots of a task now, counted in a fresh statement (call it holding the row lock)."""
+    taken = session.scalar(select(Task.submitted_count + _active_leases(now, task_id)).where(Task.id == task_id))
+    return project.judgements_per_task - int(taken or 0)
+
+
+def _create_assignment(
+    session: Session, expert: User, project: Project, task_id: int, answers: int, now: dt.datetime,
+    rng: random.Random,
+) -> Assignment:
+    order = list(range(answers))
+    rng.shuffle(order)
+    assignment = Assignment(task_id=task_id, expert_id=expert.id, display_order=order, status=AssignmentStatus.active,
+                            claimed_at=now, lease_expires_at=now + dt.timedelta(minutes=project.lease_minutes))
+    session.add(assignment)
+    session.flush()
+    audit.record(session, expert, "assignment.claimed", assignment, after={"task_id": task_id}, now=now)
+    return assignment
+
+
+def renew_lease(assignment: Assignment, project: Project, now: dt.datetime, *, claimed: bool = False) -> None:
+    """Push the lease ``lease_minutes`` past ``now`` (and restart the claim when renewing an expired one)."""
+    assignment.lease_expires_at = now + dt.timedelta(minutes=project.lease_minutes)
+    if claimed:
+        assignment.claimed_at = now
+
+
+def is_lease_live(assignment: Assignment, now: dt.datetime) -> bool:
+    return assignment.status is AssignmentStatus.active and assignment.lease_expires_at > now
+
+
+# --- lookups and skips --------------------------------------------------------------------------
+
+def get_own_assignment(session: Session, assignment_id: int, expert: User) -> Assignment:
+    """The expert's assignment; another expert's id or an unknown one raises NotFound alike."""
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or not can_own_assignment(expert, assignment.expert_id):
+        raise NotFound(f"There is no assignment {assignment_id}.")
+    return assignment
+
+
+def skip_assignment(session: Session, assignment: Assignment, *, reason: str, note: str | None, now: dt.datetime) -> Assignment:
+    """Mark the assignment skipped with a reason (a status; nothing is deleted) and free its slot."""
+    _check_skip(reason, note)
+    if assignment.status is AssignmentStatus.skipped:
+        return assignment
+    if assignment.status is AssignmentStatus.submitted:
+        raise Conflict("This task was already submitted; it cannot be skipped.")
+    before = {"status": assignment.status.value}
+    assignment.status = AssignmentStatus.skipped
+    assignment.skip_reason = reason
+    assignment.skip_note = note or None
+    session.flush()
+    audit.record(session, session.get(User, assignment.expert_id), "assignment.skipped", assignment,
+                 before=before, after={"status": "skipped", "reason": reason}, now=now)
+    return assignment
+
+
+def _check_skip(reason: str, note: str | None) -> None:
+    errors: dict[str, str] = {}
+    if reason not in SKIP_REASONS:
+        errors["reason"] = f"{reason!r} is not a reason; use {', '.join(SKIP_REASONS)}"
+    problem = None if note is None else text_problem(note, max_length=MAX_SKIP_NOTE, allow_empty=True)
+    if problem:
+        errors["note"] = f"The note {problem}."
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- task progress ------------------------------------------------------------------------------
+
+def refresh_task_progress(session: Session, task_id: int) -> Task:
+    """Recount the task's counted judgements and derive its status against the project's overlap.
+
+    The task row is locked first, so two submissions to one task count each other.
+    """
+    task = session.execute(select(Task).where(Task.id == task_id).with_for_update(key_share=True)
+                           .execution_options(populate_existing=True)).scalar_one()
+    overlap = session.scalar(select(Project.judgements_per_task).where(Project.id == task.project_id)) or 1
+    counted = session.scalar(select(func.count()).select_from(Judgement)
+                             .where(Judgement.task_id == task_id, Judgement.status.in_(COUNTED))) or 0
+    task.submitted_count = counted
+    task.status = TaskStatus.complete if counted >= overlap else TaskStatus.open
+    return task
