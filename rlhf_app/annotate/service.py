@@ -21,11 +21,13 @@ from ..tasks.service import is_lease_live, refresh_task_progress, renew_lease
 from .activity import expert_figures, record_heartbeat
 from .forms import JudgementInput
 from .ordering import to_canonical_preference
-from .queries import TaskContext, describe_assignment, draft_json, judgement_json, list_returned, task_context
+from .queries import (
+    TaskContext, describe_assignment, draft_for, draft_json, judgement_json, list_returned, task_context,
+)
 from .validation import NeedsConfirmation, contradictions, draft_problems, submit_problems
 
 __all__ = [
-    "NeedsConfirmation", "describe_assignment", "draft_json", "expert_figures", "judgement_json", "list_returned",
+    "NeedsConfirmation", "describe_assignment", "draft_for", "draft_json", "expert_figures", "judgement_json", "list_returned",
     "load_draft", "record_heartbeat", "save_draft", "submit_judgement",
 ]
 
