@@ -1,6 +1,7 @@
 """All models, re-exported so that ``from rlhf_app.models import Task`` works everywhere."""
 from .activity import ActivityInterval
 from .audit import AuditEvent
+from .exports import ExportRun
 from .judgements import Flag, Judgement, JudgementRevision, JudgementStatus, Review, ReviewVerdict
 from .projects import GuidelineVersion, Project, ProjectStatus, TaskKind
 from .tasks import (

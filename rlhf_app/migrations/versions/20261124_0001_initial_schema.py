@@ -113,6 +113,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index('ix_audit_events_object', ['object_type', 'object_id'], unique=False)
 
+    op.create_table('export_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('format', sa.String(length=32), nullable=False),
+    sa.Column('parameters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('folder', sa.String(length=255), nullable=False),
+    sa.Column('files', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('row_counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_export_runs_created_by_id_users')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_export_runs_project_id_projects')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_runs')),
+    sa.UniqueConstraint('folder', name=op.f('uq_export_runs_folder'))
+    )
+    with op.batch_alter_table('export_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_export_runs_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index('ix_export_runs_project_created', ['project_id', 'created_at'], unique=False)
+
     op.create_table('guideline_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -349,6 +369,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_guideline_versions_project_id'))
 
     op.drop_table('guideline_versions')
+    with op.batch_alter_table('export_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_export_runs_project_created')
+        batch_op.drop_index(batch_op.f('ix_export_runs_created_by_id'))
+
+    op.drop_table('export_runs')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_object')
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))

@@ -1,0 +1,1 @@
+"""Dataset exports: formats, aggregation, splits, dataset cards and the export folder."""

@@ -1,0 +1,180 @@
+"""Read side of exports: Core selects of the needed columns, streamed in task order.
+
+Three ordered streams (tasks with their prompt, task items with their completion, and accepted
+judgements) are merged by task id in Python, so no row is repeated per answer and no ORM object
+is built per row. Results come through server-side cursors (``yield_per``) on PostgreSQL and
+incremental ``fetchmany`` on SQLite, so memory stays flat whatever the project's size.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Assignment, Completion, Judgement, JudgementStatus, Project, Prompt, Review, Task, TaskItem, User,
+)
+from .options import ExportOptions
+
+YIELD_PER = 10_000
+GOLD_EVIDENCE = (JudgementStatus.submitted, JudgementStatus.approved, JudgementStatus.rejected)
+
+
+@dataclass(slots=True)
+class TaskGroup:
+    """One task with its prompt, its answers in canonical order and its accepted judgements."""
+
+    task_id: int
+    prompt_key: str
+    prompt_external_id: str
+    messages: list[dict[str, str]]
+    items: list[Any]  # rows (task_id, position, completion_id, model_name, text)
+    judgements: list[Any]  # rows of judgement_columns()
+
+
+def accepted_statuses(project: Project) -> tuple[JudgementStatus, ...]:
+    """Only approved work when the project reviews; otherwise submitted and approved."""
+    if project.review_rate > 0:
+        return (JudgementStatus.approved,)
+    return (JudgementStatus.submitted, JudgementStatus.approved)
+
+
+def gold_accuracy(session: Session, project_id: int) -> dict[int, tuple[int, int]]:
+    """Per expert: (judgements on this project's gold tasks whose preference sign matches, all)."""
+    sign = lambda col: sa.case((col > 0, 1), (col < 0, -1), else_=0)  # noqa: E731
+    match = sa.case((sign(Judgement.preference) == sign(Task.gold_preference), 1), else_=0)
+    rows = session.execute(
+        sa.select(Judgement.expert_id, sa.func.sum(match), sa.func.count())
+        .join(Task, Task.id == Judgement.task_id)
+        .where(Task.project_id == project_id, Task.is_gold.is_(True), Task.gold_preference.is_not(None),
+               Judgement.preference.is_not(None), Judgement.status.in_(GOLD_EVIDENCE))
+        .group_by(Judgement.expert_id)
+    )
+    return {expert_id: (int(matches or 0), int(total)) for expert_id, matches, total in rows}
+
+
+def experts_below(session: Session, project: Project, minimum: float) -> set[int]:
+    """Experts whose gold accuracy is below ``minimum`` or who have no gold judgements here."""
+    accuracy = gold_accuracy(session, project.id)
+    judged = session.scalars(
+        sa.select(Judgement.expert_id).distinct().join(Task, Task.id == Judgement.task_id)
+        .where(Task.project_id == project.id)
+    )
+    return {e for e in judged if e not in accuracy or accuracy[e][0] < minimum * accuracy[e][1]}
+
+
+def funnel(session: Session, project: Project, options: ExportOptions, excluded: set[int]) -> dict[str, int]:
+    """How many judgements each filter leaves, in order (status, gold tasks, dates, experts)."""
+    base = [Task.project_id == project.id, Judgement.status != JudgementStatus.draft]
+    steps = [
+        ("judgements", []),
+        ("accepted_status", [Judgement.status.in_(accepted_statuses(project))]),
+        ("not_gold_task", [Task.is_gold.is_(False)]),
+        ("in_date_range", _date_conditions(options)),
+        ("expert_gold_accuracy", [Judgement.expert_id.not_in(sorted(excluded))] if excluded else []),
+    ]
+    counts, conditions = {}, list(base)
+    for name, extra in steps:
+        conditions += extra
+        counts[name] = session.scalar(
+            sa.select(sa.func.count()).select_from(Judgement).join(Task, Task.id == Judgement.task_id).where(*conditions)
+        ) or 0
+    return counts
+
+
+def _date_conditions(options: ExportOptions) -> list[Any]:
+    conditions = []
+    if options.since_at():
+        conditions.append(Judgement.submitted_at >= options.since_at())
+    if options.until_before():
+        conditions.append(Judgement.submitted_at < options.until_before())
+    return conditions
+
+
+def judgement_conditions(project: Project, options: ExportOptions, excluded: set[int]) -> list[Any]:
+    """The WHERE clause of the exported judgements."""
+    conditions = [Task.project_id == project.id, Task.is_gold.is_(False),
+                  Judgement.status.in_(accepted_statuses(project)), *_date_conditions(options)]
+    if excluded:
+        conditions.append(Judgement.expert_id.not_in(sorted(excluded)))
+    return conditions
+
+
+def judgement_columns(detailed: bool) -> list[Any]:
+    """Columns read per judgement; ``detailed`` adds what the ``judgements`` format shows."""
+    columns: list[Any] = [Judgement.task_id, Judgement.id, Judgement.expert_id, Judgement.preference,
+                          Judgement.ranking, Judgement.rewrite, Judgement.rewrite_source_id,
+                          Judgement.guideline_version]
+    if detailed:
+        latest_verdict = (sa.select(Review.verdict).where(Review.judgement_id == Judgement.id)
+                          .order_by(Review.id.desc()).limit(1).scalar_subquery())
+        columns += [User.pseudonym, Assignment.display_order, Judgement.confidence, Judgement.rubric_scores,
+                    Judgement.critiques, Judgement.flags, Judgement.active_seconds, Judgement.status,
+                    latest_verdict.label("review_verdict"), Judgement.submitted_at]
+    return columns
+
+
+def _stream(session: Session, statement: sa.Select[Any]) -> sa.Result[Any]:
+    return session.execute(statement.execution_options(yield_per=YIELD_PER))
+
+
+def _task_rows(session: Session, project_id: int) -> sa.Result[Any]:
+    messages = sa.cast(Prompt.messages, sa.Text)
+    return _stream(session, sa.select(Task.id, Prompt.content_hash, Prompt.external_id, messages)
+                   .join(Prompt, Prompt.id == Task.prompt_id)
+                   .where(Task.project_id == project_id, Task.is_gold.is_(False)).order_by(Task.id))
+
+
+def _item_rows(session: Session, project_id: int) -> sa.Result[Any]:
+    return _stream(session, sa.select(TaskItem.task_id, TaskItem.position, Completion.id, Completion.model_name,
+                                      Completion.text)
+                   .join(Task, Task.id == TaskItem.task_id).join(Completion, Completion.id == TaskItem.completion_id)
+                   .where(Task.project_id == project_id, Task.is_gold.is_(False))
+                   .order_by(TaskItem.task_id, TaskItem.position))
+
+
+def _judgement_rows(session: Session, conditions: Sequence[Any], detailed: bool) -> sa.Result[Any]:
+    statement = sa.select(*judgement_columns(detailed)).join(Task, Task.id == Judgement.task_id)
+    if detailed:
+        statement = (statement.join(User, User.id == Judgement.expert_id)
+                     .join(Assignment, Assignment.id == Judgement.assignment_id))
+    return _stream(session, statement.where(*conditions).order_by(Judgement.task_id, Judgement.id))
+
+
+def iter_task_groups(session: Session, project_id: int, conditions: Sequence[Any], *,
+                     detailed: bool = False) -> Iterator[TaskGroup]:
+    """Tasks that have accepted judgements, in task order, each with everything it needs."""
+    with contextlib.ExitStack() as cursors:
+        results = [cursors.enter_context(contextlib.closing(result)) for result in (
+            _task_rows(session, project_id), _item_rows(session, project_id),
+            _judgement_rows(session, conditions, detailed))]
+        yield from _merge(*(iter(result) for result in results))
+
+
+def _merge(tasks: Iterator[Any], item_rows: Iterator[Any], judgement_rows: Iterator[Any]) -> Iterator[TaskGroup]:
+    """Walk three streams ordered by task id together, driven by the judgements."""
+    items = itertools.groupby(item_rows, key=lambda row: row[0])
+    task = next(tasks, None)
+    item_id, group_items = next(items, (None, iter(())))
+    for task_id, judgements in itertools.groupby(judgement_rows, key=lambda row: row[0]):
+        while task is not None and task[0] < task_id:
+            task = next(tasks, None)
+        while item_id is not None and item_id < task_id:
+            item_id, group_items = next(items, (None, iter(())))
+        if task is None or task[0] != task_id or item_id != task_id:
+            continue  # the task changed under a concurrent writer; it is in the next export
+        yield TaskGroup(task_id, task[1], task[2], load_json(task[3]), list(group_items), list(judgements))
+
+
+def load_json(text: str) -> Any:
+    """orjson, falling back to the standard parser for text orjson refuses (a lone surrogate escape)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

@@ -1,0 +1,25 @@
+"""Train/test assignment by prompt: a hash of the seed and the prompt's content, nothing random.
+
+The key is the prompt's content hash (sha256 of its messages), not its row id, so the same
+prompt loaded twice under two external ids still lands in one split: no prompt text is ever in
+both train and test. The assignment depends only on (seed, prompt), so it never changes when
+judgements are added or the export is filtered differently.
+"""
+from __future__ import annotations
+
+import hashlib
+
+SPLITS = ("train", "test")
+_SCALE = 1 << 64
+
+
+class Splitter:
+    """``split_of(prompt_key)`` is "test" for about ``test_fraction`` of prompts, else "train"."""
+
+    def __init__(self, seed: int, test_fraction: float) -> None:
+        self._salt = f"{seed}:".encode("ascii")
+        self._cutoff = int(test_fraction * _SCALE)
+
+    def split_of(self, prompt_key: str) -> str:
+        digest = hashlib.sha256(self._salt + prompt_key.encode("utf-8")).digest()
+        return "test" if int.from_bytes(digest[:8], "big") < self._cutoff else "train"
