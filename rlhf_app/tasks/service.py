@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..common import audit
 from ..common.errors import Conflict, NotFound, ValidationError
@@ -110,7 +110,10 @@ def _renew_expired(session: Session, expert: User, projects: dict[int, Project],
              .order_by(Assignment.claimed_at.desc()).limit(3))
     for assignment, project_id in session.execute(query).all():
         project = projects[project_id]
-        if _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0:
+        savepoint = _savepoint(session)
+        has_slot = _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0
+        _end(savepoint, keep=has_slot)
+        if has_slot:
             renew_lease(assignment, project, now, claimed=True)
             return assignment
     return None
@@ -126,14 +129,31 @@ def _claim_new(
     pools = [True, False] if rng.random() < project.gold_rate else [False, True]
     excluded: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
+        savepoint = _savepoint(session)
         candidate = _first_candidate(session, expert, project, now, pools, excluded)
+        has_slot = candidate is not None and (savepoint is None or slots_left(session, candidate[0], project, now) > 0)
+        _end(savepoint, keep=has_slot)
         if candidate is None:
             return None
-        task_id, answers = candidate
-        if is_sqlite(session) or slots_left(session, task_id, project, now) > 0:
-            return _create_assignment(session, expert, project, task_id, answers, now, rng)
-        excluded.append(task_id)  # a claim committed while we waited for the row lock
+        if has_slot:
+            return _create_assignment(session, expert, project, candidate[0], candidate[1], now, rng)
+        excluded.append(candidate[0])  # a claim committed while we waited for the row lock
     return None
+
+
+def _savepoint(session: Session) -> SessionTransaction | None:
+    """On PostgreSQL, a savepoint whose rollback releases the row locks of a failed attempt.
+
+    Holding no task lock while waiting for another is what keeps concurrent claims free of
+    deadlocks (https://www.postgresql.org/docs/current/explicit-locking.html: a lock taken after a
+    savepoint is released when the savepoint is rolled back). SQLite needs none: it is serialised.
+    """
+    return None if is_sqlite(session) else session.begin_nested()
+
+
+def _end(savepoint: SessionTransaction | None, *, keep: bool) -> None:
+    if savepoint is not None:
+        savepoint.commit() if keep else savepoint.rollback()
 
 
 def _best_project(session: Session, expert: User, projects: dict[int, Project], now: dt.datetime) -> Project | None:
@@ -146,18 +166,29 @@ def _best_project(session: Session, expert: User, projects: dict[int, Project], 
 def _first_candidate(
     session: Session, expert: User, project: Project, now: dt.datetime, pools: list[bool], excluded: list[int],
 ) -> tuple[int, int] | None:
-    """(task id, answer count) of the first lockable candidate, gold pool by preference."""
-    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
-    for gold in pools:
-        query = _candidates(expert, [project], now).where(Task.is_gold == gold)
-        if excluded:
-            query = query.where(Task.id.not_in(excluded))
-        query = query.with_only_columns(Task.id, answers).limit(1)
-        query = query.with_for_update(of=Task, key_share=True, skip_locked=True)
-        row = session.execute(query).first()
-        if row is not None:
-            return row[0], row[1]
+    """Lock the first candidate: (task id, answer count), gold pool by preference.
+
+    Rows other claimers hold are skipped first; only when every candidate is held does a second
+    pass wait for one (PostgreSQL), so a busy queue never answers "nothing left" by mistake.
+    """
+    passes = [True] if is_sqlite(session) else [True, False]
+    for skip_locked in passes:
+        for gold in pools:
+            row = session.execute(_candidate_row(expert, project, now, gold, excluded, skip_locked)).first()
+            if row is not None:
+                return row[0], row[1]
     return None
+
+
+def _candidate_row(
+    expert: User, project: Project, now: dt.datetime, gold: bool, excluded: list[int], skip_locked: bool,
+) -> sa.Select:
+    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
+    query = _candidates(expert, [project], now).where(Task.is_gold == gold)
+    if excluded:
+        query = query.where(Task.id.not_in(excluded))
+    query = query.with_only_columns(Task.id, answers).limit(1)
+    return query.with_for_update(of=Task, key_share=True, skip_locked=skip_locked)
 
 
 def _candidates(expert: User, projects: list[Project], now: dt.datetime) -> sa.Select:
