@@ -1,0 +1,256 @@
+"""An expert judges a pairwise and a ranking task from the keyboard alone, in Chromium.
+
+The real app runs on 127.0.0.1 (see conftest.py); every page is screenshotted at 1366x768 under
+tests/artifacts/. The XSS test asserts on the live DOM, not on strings.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from rlhf_app.models import Assignment, Judgement, JudgementStatus, TaskKind
+
+from .. import factories
+from .conftest import sign_in_with_keyboard
+
+pytestmark = pytest.mark.browser
+
+WACC_PROMPT = [
+    {"role": "system", "content": "You are a careful corporate-finance analyst."},
+    {"role": "user", "content": "Acme has 600m of equity and 400m of debt at market value. What is a WACC?"},
+    {"role": "assistant", "content": "The **weighted average cost of capital**: each source of capital weighted by its share."},
+    {"role": "user", "content": "Compute Acme's WACC: risk-free 4%, beta 1.2, ERP 5.5%, cost of debt 6%, tax 25%."},
+]
+WACC_ANSWERS = [
+    "## WACC for Acme\n\n1. Cost of equity (CAPM): **4% + 1.2 × 5.5% = 10.6%**\n"
+    "2. After-tax cost of debt: 6% × (1 − 25%) = 4.5%\n3. Weights at market value: 60% equity, 40% debt\n\n"
+    "| Component | Weight | Cost |\n|---|---|---|\n| Equity | 60% | 10.6% |\n| Debt | 40% | 4.5% |\n\n"
+    "**WACC = 0.6 × 10.6% + 0.4 × 4.5% = 8.16%**",
+    "WACC = 0.6 × 10.6% + 0.4 × 6% = 8.76%.\n\nTaxes can be ignored for a quick estimate, and book values "
+    "work as well as market values.",
+]
+STRATEGY_ANSWERS = [
+    "Enter through a **partnership** with a local distributor: low capital at risk, fast learning.",
+    "Acquire the number-three player; the integration risk is high but the market is consolidating.",
+    "Build greenfield. It is slow, but you keep full control of the brand.\n\n- 3 years to break even\n- 40m capex",
+    "Do not enter: the market is shrinking 4% a year and margins are below the cost of capital.",
+]
+STRATEGY_PROMPT = [{"role": "user", "content": "Should a mid-sized German tool maker enter the US market? Rank the options."}]
+HOSTILE_PROMPT = [{"role": "user", "content": "<script>window.pwned='prompt'</script>What is **WACC**? "
+                                              "<img src=x onerror=\"window.pwned='prompt-img'\">"}]
+HOSTILE_ANSWERS = [
+    "Intro <script>window.pwned='script'</script>\n\n[click me](javascript:window.pwned='link')\n\n"
+    "<img src=x onerror=\"window.pwned='img'\">\n\n"
+    "<div onmouseover=\"window.pwned='hover'\" class=\"an-bar\">raw html block</div>\n\n"
+    "<a href=\"javascript:window.pwned='raw-link'\">raw link</a>",
+    "<iframe srcdoc=\"<script>parent.pwned='iframe'</script>\"></iframe>\n\n"
+    "<svg><script>window.pwned='svg'</script></svg>\n\n"
+    "<a href=\"data:text/html,<script>alert(1)</script>\">data link</a>\n\n"
+    "<details open ontoggle=\"window.pwned='toggle'\">details</details>\n\n"
+    "<form action=\"javascript:window.pwned='form'\"><button>go</button></form>\n\n"
+    "```html\n<script>window.pwned='code'</script>\n```",
+]
+DOM_PROBLEMS = """() => {
+  const all = [...document.querySelectorAll('*')];
+  const inside = '.an-text, .an-prompt, .an-raw, #an-diff';
+  const urlAttrs = ['href', 'src', 'action', 'formaction', 'srcdoc'];
+  return {
+    scripts: document.querySelectorAll(':is(' + inside + ') script, script:not([src])').length,
+    handlers: all.flatMap(el => [...el.attributes].filter(a => a.name.startsWith('on')).map(a => el.tagName + ' ' + a.name)),
+    badUrls: all.flatMap(el => urlAttrs.map(n => el.getAttribute(n) || '')
+                  .filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))),
+    embeds: document.querySelectorAll(':is(' + inside + ') :is(img, iframe, svg, object, embed, form, style, details)').length,
+    styled: document.querySelectorAll('[style]:not([style=""])').length,
+    pwned: window.pwned === undefined ? null : String(window.pwned),
+  };
+}"""
+
+
+def seed_expert_with_two_tasks(session):
+    """A pairwise task (finance) and a four-answer ranking task (strategy) waiting for one expert."""
+    expert = factories.make_user(session, name="Esther Expert")
+    finance = factories.make_project(session, name="Corporate finance: WACC", domain="finance",
+                                     instructions="Judge **correctness** first, then clarity.\n\n- Check every number\n- Market values beat book values")
+    strategy = factories.make_project(session, name="Market entry strategy", domain="strategy", kind=TaskKind.ranking)
+    pair = _task(session, finance, WACC_PROMPT, WACC_ANSWERS)
+    ranking = _task(session, strategy, STRATEGY_PROMPT, STRATEGY_ANSWERS)
+    session.commit()
+    return expert, pair, ranking
+
+
+def _task(session, project, messages, texts):
+    prompt = factories.make_prompt(session, project, messages=messages)
+    task = factories.make_task(session, project, prompt=prompt, answers=len(texts))
+    for item, text in zip(task.items, texts):
+        item.completion.text = text
+    session.flush()
+    return task
+
+
+def wait_for_page(page) -> None:
+    """Wait until annotate.js has wired the shortcuts (it is a deferred script)."""
+    page.wait_for_selector("form#judgement[data-ready='1']", state="attached")
+
+
+def current_assignment_id(page) -> int:
+    return int(re.search(r"/annotate/(\d+)$", page.url).group(1))
+
+
+def wait_until_saved(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#an-saved")).to_have_text(re.compile(r"^Saved \d\d:\d\d:\d\d$"), timeout=10_000)
+
+
+def tab_to(page, selector: str, limit: int = 40) -> None:
+    """Press Tab until the element matching ``selector`` has the focus, as a keyboard user would."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} never got the focus after {limit} Tabs")
+
+
+def press(page, *keys: str) -> None:
+    for key in keys:
+        page.keyboard.press(key)
+
+
+def type_and_leave(page, text: str) -> None:
+    """Type into the focused text field, then Esc back to the page's shortcuts."""
+    page.keyboard.type(text)
+    page.keyboard.press("Escape")
+
+
+def score_and_critique(page, letter: str, scores: list[str], critique: str) -> None:
+    """Select an answer, score its criteria in order (Tab between them), write its critique."""
+    press(page, letter, "s")
+    for i, score in enumerate(scores):
+        press(page, *(["Tab"] if i else []), score)
+    press(page, "n")
+    type_and_leave(page, critique)
+
+
+def test_expert_judges_a_pair_and_a_ranking_from_the_keyboard(page, live_server, session, screenshot):
+    from playwright.sync_api import expect
+
+    expert, pair, ranking = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    screenshot("01-expert-dashboard")
+    tab_to(page, "a.button.primary")  # "Start the next task"
+    press(page, "Enter")
+    page.wait_for_url(re.compile(r"/annotate/\d+$"))
+    wait_for_page(page)
+    first_id = current_assignment_id(page)
+    expect(page.locator("h1.an-title")).to_contain_text("Corporate finance")
+    screenshot("02-pairwise-fresh")
+
+    # Submitting at once lists what is missing, per field, and keeps the page usable.
+    press(page, "Control+Enter")
+    expect(page.locator(".an-errors")).to_contain_text("Say how confident you are")
+    wait_for_page(page)
+    screenshot("03-pairwise-missing-fields")
+
+    press(page, "2")  # A better
+    expect(page.locator('input[name="preference"][value="-2"]')).to_be_checked()
+    score_and_critique(page, "a", ["5", "3"], "Right formula with market weights and the tax shield.")
+    score_and_critique(page, "b", ["2", "2"], "Ignores the tax shield; book values are not as good.")
+    press(page, "Shift+4")
+    expect(page.locator('input[name="confidence"][value="4"]')).to_be_checked()
+    press(page, "x", "Tab", "Space")  # the second flag: factual error
+    expect(page.locator('input[name="flags"][value="factual_error"]')).to_be_checked()
+    press(page, "r", "Control+End")
+    type_and_leave(page, "\n\nThis assumes the 25% tax rate applies to all interest.")
+    expect(page.locator("#an-diff ins")).to_contain_text("This assumes the 25% tax rate")
+    press(page, "?")
+    expect(page.locator("#an-help .an-shortcuts")).to_be_visible()
+    screenshot("04-pairwise-filled-with-shortcuts")
+    press(page, "Escape")
+    wait_until_saved(page)
+
+    # Reopen the task: the draft is back exactly as it was left.
+    page.goto(f"{live_server}/annotate/{first_id}")
+    wait_for_page(page)
+    expect(page.locator('input[name="preference"][value="-2"]')).to_be_checked()
+    expect(page.locator('input[name="confidence"][value="4"]')).to_be_checked()
+    expect(page.locator('input[name="flags"][value="factual_error"]')).to_be_checked()
+    expect(page.locator("#assess-B .an-critique")).to_have_value("Ignores the tax shield; book values are not as good.")
+    expect(page.locator("#rewrite")).to_have_value(re.compile(r"\S\n\nThis assumes the 25% tax rate applies to all interest\.$"))
+    expect(page.locator("#assess-A input[value='5'][name$='-accuracy']")).to_be_checked()
+    screenshot("05-pairwise-reopened")
+    press(page, "Control+Enter")
+
+    # The next task is the ranking of four answers.
+    page.wait_for_url(lambda url: re.search(r"/annotate/\d+$", url) is not None and not url.endswith(f"/{first_id}"))
+    second_id = current_assignment_id(page)
+    wait_for_page(page)
+    expect(page.locator("h1.an-title")).to_contain_text("Market entry strategy")
+    screenshot("06-ranking-fresh")
+    press(page, "a", "1", "b", "2", "c", "2", "d", "+")  # + moves the unranked D to the last rank
+    expect(page.locator("#an-ranking-summary")).to_have_text("A > B = C > D")
+    for letter in "abcd":
+        score_and_critique(page, letter, ["3"], f"Critique of {letter.upper()}: trade-offs named, no numbers.")
+    press(page, "Shift+3", "a", "p", "r", "Control+End")
+    type_and_leave(page, " Pilot in one state first.")
+    wait_until_saved(page)
+    page.reload()
+    wait_for_page(page)
+    expect(page.locator("#an-ranking-summary")).to_have_text("A > B = C > D")
+    expect(page.locator("#answer-D .an-rank-select")).to_have_value("4")
+    expect(page.locator("#rewrite")).to_have_value(re.compile(r"Pilot in one state first\.$"))
+    screenshot("07-ranking-reopened")
+    press(page, "Control+Enter")
+
+    page.wait_for_url(f"{live_server}/annotate/next")
+    expect(page.locator("h1")).to_have_text("Nothing left to judge")
+    screenshot("08-nothing-left")
+
+    session.rollback()
+    session.expire_all()
+    judgements = {j.assignment_id: j for j in session.scalars(select(Judgement))}
+    assert set(judgements) == {first_id, second_id}
+    assert all(j.status is JudgementStatus.submitted for j in judgements.values())
+    first = session.get(Assignment, first_id)
+    shown_first = pair.items[first.display_order[0]].completion_id
+    assert judgements[first_id].preference == (-2 if first.display_order[0] == 0 else 2)
+    assert judgements[first_id].rubric_scores[str(shown_first)] == {"accuracy": 5, "clarity": 3}
+    assert judgements[first_id].flags == ["factual_error"] and judgements[first_id].confidence == 4
+    second = session.get(Assignment, second_id)
+    ranks_by_position = dict(zip(second.display_order, [1, 2, 2, 4]))
+    assert judgements[second_id].ranking == [ranks_by_position[p] for p in range(4)]
+    assert judgements[second_id].rewrite.endswith(" Pilot in one state first.")
+
+
+def test_hostile_answers_render_inert(page, live_server, session, screenshot):
+    from playwright.sync_api import expect
+
+    expert = factories.make_user(session)
+    project = factories.make_project(session, name="Hostile content", instructions="<script>window.pwned='instructions'</script>Read me")
+    _task(session, project, HOSTILE_PROMPT, HOSTILE_ANSWERS)
+    session.commit()
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    page.wait_for_url(re.compile(r"/annotate/\d+$"))
+    wait_for_page(page)
+
+    page.locator(".an-text", has_text="raw html block").hover()
+    page.locator(".an-text a", has_text="click me").click()
+    page.locator(".an-text a", has_text="raw link").click()
+    page.locator("#an-instructions summary").click()
+    press(page, "Escape", "b", "p")  # the rewrite editor now holds answer B's raw text
+    press(page, "r", "Control+End")
+    type_and_leave(page, "<img src=x onerror=\"window.pwned='typed'\"><script>window.pwned='typed'</script>")
+    expect(page.locator("#an-diff")).to_contain_text("<img src=x onerror=")
+    wait_until_saved(page)
+    page.reload()  # what the expert typed comes back from the server, still as text
+    wait_for_page(page)
+    expect(page.locator("#rewrite")).to_have_value(re.compile(r"window\.pwned='typed'</script>$"))
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot("09-hostile-content")
+
+    problems = page.evaluate(DOM_PROBLEMS)
+    assert problems == {"scripts": 0, "handlers": [], "badUrls": [], "embeds": 0, "styled": 0, "pwned": None}
+    raw_texts = page.locator(".an-raw").all_text_contents()  # the payloads are there, as text
+    assert sorted(raw_texts) == sorted(HOSTILE_ANSWERS)
