@@ -2,6 +2,7 @@
 from .activity import ActivityInterval
 from .audit import AuditEvent
 from .exports import ExportRun
+from .generation import GenerationFailure, GenerationJob, GenerationJobStatus
 from .judgements import Flag, Judgement, JudgementRevision, JudgementStatus, Review, ReviewVerdict
 from .projects import GuidelineVersion, Project, ProjectStatus, TaskKind
 from .tasks import (
@@ -11,7 +12,7 @@ from .users import ApiToken, Role, User, Workspace
 
 __all__ = [
     "ActivityInterval", "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource",
-    "Flag", "GuidelineVersion", "Judgement", "JudgementRevision", "JudgementStatus", "Project",
+    "Flag", "GenerationFailure", "GenerationJob", "GenerationJobStatus", "GuidelineVersion", "Judgement", "JudgementRevision", "JudgementStatus", "Project",
     "ProjectStatus", "Prompt", "Review", "ReviewVerdict", "Role", "Task", "TaskItem", "TaskKind",
     "TaskStatus", "User", "Workspace",
 ]

@@ -133,6 +133,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_export_runs_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index('ix_export_runs_project_created', ['project_id', 'created_at'], unique=False)
 
+    op.create_table('generation_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('origin', sa.String(length=16), nullable=False),
+    sa.Column('model_names', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('concurrency', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'running', 'finished', 'failed', 'cancelled', name='generationjobstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('completed', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('truncated', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('rq_job_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('concurrency BETWEEN 1 AND 64', name=op.f('ck_generation_jobs_concurrency_range')),
+    sa.CheckConstraint('total >= 0 AND completed >= 0 AND failed >= 0', name=op.f('ck_generation_jobs_counts_not_negative')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_generation_jobs_created_by_id_users')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_generation_jobs_project_id_projects')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_generation_jobs'))
+    )
+    with op.batch_alter_table('generation_jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_generation_jobs_project_created', ['project_id', 'created_at'], unique=False)
+
     op.create_table('guideline_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -181,6 +208,24 @@ def upgrade() -> None:
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_completions_content_hash'), ['content_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_completions_prompt_id'), ['prompt_id'], unique=False)
+
+    op.create_table('generation_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=False),
+    sa.Column('prompt_id', sa.Integer(), nullable=False),
+    sa.Column('model_name', sa.String(length=128), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', rlhf_app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['generation_jobs.id'], name=op.f('fk_generation_failures_job_id_generation_jobs')),
+    sa.ForeignKeyConstraint(['prompt_id'], ['prompts.id'], name=op.f('fk_generation_failures_prompt_id_prompts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_generation_failures')),
+    sa.UniqueConstraint('job_id', 'prompt_id', 'model_name', name=op.f('uq_generation_failures_job_id_prompt_id_model_name'))
+    )
+    with op.batch_alter_table('generation_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_generation_failures_job_id'), ['job_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_generation_failures_prompt_id'), ['prompt_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -356,6 +401,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_prompt_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('generation_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_generation_failures_prompt_id'))
+        batch_op.drop_index(batch_op.f('ix_generation_failures_job_id'))
+
+    op.drop_table('generation_failures')
     with op.batch_alter_table('completions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_completions_prompt_id'))
         batch_op.drop_index(batch_op.f('ix_completions_content_hash'))
@@ -369,6 +419,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_guideline_versions_project_id'))
 
     op.drop_table('guideline_versions')
+    with op.batch_alter_table('generation_jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_generation_jobs_project_created')
+
+    op.drop_table('generation_jobs')
     with op.batch_alter_table('export_runs', schema=None) as batch_op:
         batch_op.drop_index('ix_export_runs_project_created')
         batch_op.drop_index(batch_op.f('ix_export_runs_created_by_id'))

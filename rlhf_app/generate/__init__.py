@@ -1,0 +1,1 @@
+"""Generating completions from OpenAI-compatible endpoints."""
