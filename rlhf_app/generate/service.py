@@ -137,7 +137,7 @@ def create_generation_job(
     """A queued job for these models, after checking the names, concurrency and the allow-list."""
     specs = find_model_specs(project.models, model_names)
     _check_concurrency(concurrency)
-    allow = parse_allowed_hosts(_allowed(allowed_hosts))
+    allow = _allow_list(allowed_hosts)
     problems = [p for s in specs if (p := allow.url_problem(s.base_url))]
     if problems:
         raise ValidationError({"models": "; ".join(problems)}, message="; ".join(problems))
@@ -202,7 +202,7 @@ def generate_completions(
     """Generate every missing completion of ``model_names`` (or, with ``dry_run``, say what would be sent)."""
     specs = find_model_specs(project.models, model_names)
     _check_concurrency(concurrency)
-    allow, env = parse_allowed_hosts(_allowed(allowed_hosts)), os.environ if env is None else env
+    allow, env = _allow_list(allowed_hosts), os.environ if env is None else env
     with session_factory() as session:
         work = missing_work(session, project.id, specs)
     if dry_run:
@@ -332,8 +332,11 @@ def _default_client(spec: ModelSpec, api_key: str, allow: AllowList) -> ModelCli
     return ModelClient(spec, api_key=api_key, allow=allow)
 
 
-def _allowed(setting: str | None) -> str:
-    return Config.GENERATION_ALLOWED_HOSTS if setting is None else setting
+def _allow_list(setting: str | None) -> AllowList:
+    try:
+        return parse_allowed_hosts(Config.GENERATION_ALLOWED_HOSTS if setting is None else setting)
+    except ValueError as exc:
+        raise ValidationError({"GENERATION_ALLOWED_HOSTS": str(exc)}, message=str(exc)) from None
 
 
 def _check_concurrency(concurrency: int) -> None:

@@ -66,3 +66,8 @@ def make_client(server: LLMServer, fake_sleep: FakeSleep, allowed: str | None = 
     spec = parse_model_spec(model_entry(server, **overrides))
     return ModelClient(spec, api_key=api_key, allow=parse_allowed_hosts(allowed or f"127.0.0.1:{server.port}"),
                        sleep=fake_sleep, jitter=lambda: 0.5)
+
+
+@pytest.fixture
+def app_overrides(allowed: str) -> dict[str, Any]:
+    return {"GENERATION_ALLOWED_HOSTS": allowed}
