@@ -65,6 +65,7 @@ def build_tasks(
     """Create the tasks the strategy asks for that do not exist yet."""
     strategy = strategy or default_strategy(project)
     _check_strategy_fits(project, strategy)
+    _check_baseline_exists(session, project, strategy)
     now = now or utcnow()
     known = set(session.scalars(select(Task.signature).where(Task.project_id == project.id)))
     result = BuildResult()
@@ -72,7 +73,7 @@ def build_tasks(
         select(Prompt).where(Prompt.project_id == project.id).order_by(Prompt.id).options(selectinload(Prompt.completions))
     )
     for prompt in prompts:
-        completions = _distinct_completions(prompt.completions, result)
+        completions = _distinct_completions(prompt.completions, result, prefer=strategy.baseline)
         groups = list(_groups(prompt, completions, strategy))
         if not groups:
             result.skipped_prompts += 1
@@ -98,10 +99,20 @@ def _check_strategy_fits(project: Project, strategy: Strategy) -> None:
         raise ValidationError({"strategy": f"{project.slug} ranks 3-9 answers: use all or random-k:K with K >= 3"})
 
 
-def _distinct_completions(completions: list[Completion], result: BuildResult) -> list[Completion]:
+def _check_baseline_exists(session: Session, project: Project, strategy: Strategy) -> None:
+    if strategy.baseline is None:
+        return
+    found = session.scalar(select(Completion.id).join(Prompt, Prompt.id == Completion.prompt_id)
+                           .where(Prompt.project_id == project.id, Completion.model_name == strategy.baseline).limit(1))
+    if found is None:
+        raise ValidationError({"strategy": f"{project.slug} has no completions from '{strategy.baseline}' to use as the baseline"})
+
+
+def _distinct_completions(completions: list[Completion], result: BuildResult, *, prefer: str | None = None) -> list[Completion]:
+    """One completion per distinct text; when texts repeat, the baseline (``prefer``) is the one kept."""
     seen: set[str] = set()
     distinct = []
-    for completion in sorted(completions, key=lambda c: c.id):
+    for completion in sorted(completions, key=lambda c: (c.model_name != prefer, c.id)):
         if completion.content_hash in seen:
             result.identical_dropped += 1
             continue
