@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import (
@@ -24,37 +24,44 @@ class TaskContext:
 
 
 def task_context(session: Session, assignment: Assignment) -> TaskContext:
-    """Load what validating or showing the assignment needs (two queries)."""
-    project, guideline = session.execute(
-        select(Project, GuidelineVersion)
-        .join(Task, Task.project_id == Project.id)
-        .join(GuidelineVersion, (GuidelineVersion.project_id == Project.id)
-              & (GuidelineVersion.version == Project.guideline_version))
-        .where(Task.id == assignment.task_id)
-    ).one()
+    """Load what validating the assignment needs (two queries)."""
+    project, guideline = session.execute(_guideline_query(assignment)).one()
+    return TaskContext(project=project, guideline=guideline, shape=_shape(session, assignment, guideline))
+
+
+def _guideline_query(assignment: Assignment, *columns: Any) -> Select:
+    """The assignment's project and the guideline version shown now, plus any extra columns."""
+    return (select(Project, GuidelineVersion, *columns)
+            .join(Task, Task.project_id == Project.id)
+            .join(GuidelineVersion, (GuidelineVersion.project_id == Project.id)
+                  & (GuidelineVersion.version == Project.guideline_version))
+            .where(Task.id == assignment.task_id))
+
+
+def _shape(session: Session, assignment: Assignment, guideline: GuidelineVersion) -> TaskShape:
     rows = session.execute(
         select(Completion.id, Completion.text).join(TaskItem, TaskItem.completion_id == Completion.id)
         .where(TaskItem.task_id == assignment.task_id).order_by(TaskItem.position)
     ).all()
-    shape = TaskShape(
+    return TaskShape(
         completion_ids=tuple(r.id for r in rows), display_order=tuple(assignment.display_order),
         criteria=tuple(guideline.criteria), texts={r.id: r.text for r in rows},
         rewrite_required=bool(guideline.rubric.get("rewrite_required", True)),
     )
-    return TaskContext(project=project, guideline=guideline, shape=shape)
 
 
-def describe_assignment(session: Session, assignment: Assignment, judgement: Judgement | None) -> dict[str, Any]:
-    """Everything the annotate page shows, as JSON-ready values (answers in display order)."""
-    context = task_context(session, assignment)
-    shape = context.shape
-    messages = session.scalar(select(Prompt.messages).join(Task, Task.prompt_id == Prompt.id)
-                              .where(Task.id == assignment.task_id))
+def describe_assignment(session: Session, assignment: Assignment) -> dict[str, Any]:
+    """Everything the annotate page shows, with the saved draft, as JSON-ready values (three queries)."""
+    query = (_guideline_query(assignment, Prompt.messages, Judgement)
+             .join(Prompt, Prompt.id == Task.prompt_id)
+             .outerjoin(Judgement, Judgement.assignment_id == assignment.id))
+    project, guideline, messages, judgement = session.execute(query).one()
+    shape = _shape(session, assignment, guideline)
     return {
         "assignment": assignment_json(assignment),
-        "project": {"slug": context.project.slug, "name": context.project.name, "kind": context.project.kind.value},
-        "guideline_version": context.guideline.version,
-        "instructions": context.guideline.instructions,
+        "project": {"slug": project.slug, "name": project.name, "kind": project.kind.value},
+        "guideline_version": guideline.version,
+        "instructions": guideline.instructions,
         "rubric": {"criteria": list(shape.criteria)},
         "prompt": {"messages": list(messages or [])},
         "answers": [{"label": label_for(i), "completion_id": cid, "text": shape.texts[cid]}

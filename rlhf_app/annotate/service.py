@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..common import audit
 from ..common.errors import Conflict, ValidationError
+from ..db import is_sqlite
 from ..models import Assignment, AssignmentStatus, Judgement, JudgementRevision, JudgementStatus, User
 from ..tasks.service import is_lease_live, refresh_task_progress, renew_lease
 from .activity import expert_figures, record_heartbeat
@@ -61,8 +62,7 @@ def submit_judgement(
 ) -> Judgement:
     """Submit (or resubmit a returned) judgement; the same idempotency key returns the first result."""
     _lock_assignment(session, assignment)
-    judgement = load_draft(session, assignment)
-    replay = _replayed(session, assignment, idempotency_key)
+    judgement, replay = _own_and_replayed(session, assignment, idempotency_key)
     if replay is not None:
         return replay
     _check_submittable(assignment, judgement)
@@ -72,7 +72,7 @@ def submit_judgement(
     judgement = judgement or _new_judgement(session, assignment, context, now)
     _apply(judgement, assignment, data, context, now)
     _mark_submitted(session, judgement, assignment, idempotency_key, now)
-    refresh_task_progress(session, assignment.task_id)
+    refresh_task_progress(session, assignment.task_id, overlap=context.project.judgements_per_task)
     action = "judgement.resubmitted" if before and before["status"] == "returned" else "judgement.submitted"
     audit.record(session, _expert(session, assignment), action, judgement, before=before,
                  after={"status": judgement.status.value, "revision": judgement.revision}, now=now)
@@ -82,19 +82,29 @@ def submit_judgement(
 # --- steps --------------------------------------------------------------------------------------
 
 def _lock_assignment(session: Session, assignment: Assignment) -> None:
-    """Serialise writes to one assignment (two tabs, a retried request) and reload it."""
-    session.execute(select(Assignment).where(Assignment.id == assignment.id)
-                    .with_for_update(key_share=True).execution_options(populate_existing=True))
+    """Serialise writes to one assignment (two tabs, a retried request) and reload it (PostgreSQL).
+
+    SQLite needs no row lock: the request's write transaction began with BEGIN IMMEDIATE.
+    """
+    if not is_sqlite(session):
+        session.execute(select(Assignment).where(Assignment.id == assignment.id)
+                        .with_for_update(key_share=True).execution_options(populate_existing=True))
 
 
-def _replayed(session: Session, assignment: Assignment, key: str | None) -> Judgement | None:
-    """The judgement an earlier request with ``key`` produced, if any; a foreign key is a conflict."""
-    if key is None:
-        return None
-    found = session.scalar(select(Judgement).where(Judgement.idempotency_key == key))
-    if found is not None and found.assignment_id != assignment.id:
+def _own_and_replayed(session: Session, assignment: Assignment, key: str | None) -> tuple[Judgement | None, Judgement | None]:
+    """The assignment's judgement, and the one an earlier request with ``key`` produced (one query).
+
+    A key that produced another assignment's judgement is a conflict, not a replay.
+    """
+    condition = Judgement.assignment_id == assignment.id
+    if key is not None:
+        condition = condition | (Judgement.idempotency_key == key)
+    rows = session.scalars(select(Judgement).where(condition).execution_options(populate_existing=True)).all()
+    own = next((j for j in rows if j.assignment_id == assignment.id), None)
+    replay = next((j for j in rows if key is not None and j.idempotency_key == key), None)
+    if replay is not None and replay is not own:
         raise Conflict("This idempotency key was already used for another submission; send a new one.")
-    return found
+    return own, replay
 
 
 def _check_editable(assignment: Assignment, judgement: Judgement | None) -> None:

@@ -45,7 +45,7 @@ def next_task():
     session.commit()
     if assignment is None:
         return "", 204
-    return jsonify(annotate.describe_assignment(session, assignment, annotate.load_draft(session, assignment)))
+    return jsonify(annotate.describe_assignment(session, assignment))
 
 
 document("/assignments/{assignment_id}/draft", "get", "The assignment's saved draft (null before the first save).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import exists, func, select
@@ -49,8 +50,9 @@ def claim_next(
         return None
     _lock_expert(session, expert)
     by_id = {p.id: p for p in projects}
-    return (find_open_assignment(session, expert, list(by_id), now=now)
-            or _renew_expired(session, expert, by_id, now)
+    held = _held_assignments(session, expert, list(by_id))
+    return (next((a for a, _ in held if a.lease_expires_at > now), None)
+            or _renew_expired(session, [(a, by_id[pid]) for a, pid in held], now)
             or _claim_new(session, expert, by_id, now, rng or _system_rng))
 
 
@@ -101,15 +103,18 @@ def find_open_assignment(
     return session.scalar(query)
 
 
-def _renew_expired(session: Session, expert: User, projects: dict[int, Project], now: dt.datetime) -> Assignment | None:
-    """Renew the expert's own expired lease (most recent first) while its task still has a slot."""
+def _held_assignments(session: Session, expert: User, project_ids: list[int]) -> list[tuple[Assignment, int]]:
+    """The expert's active assignments (live or expired leases) in the projects, most recent first."""
     query = (select(Assignment, Task.project_id).join(Task, Task.id == Assignment.task_id)
              .where(Assignment.expert_id == expert.id, Assignment.status == AssignmentStatus.active,
-                    Assignment.lease_expires_at <= now, Task.project_id.in_(list(projects)),
-                    Task.status == TaskStatus.open)
-             .order_by(Assignment.claimed_at.desc()).limit(3))
-    for assignment, project_id in session.execute(query).all():
-        project = projects[project_id]
+                    Task.project_id.in_(project_ids))
+             .order_by(Assignment.claimed_at.desc(), Assignment.id.desc()).limit(5))
+    return [(assignment, project_id) for assignment, project_id in session.execute(query)]
+
+
+def _renew_expired(session: Session, held: list[tuple[Assignment, Project]], now: dt.datetime) -> Assignment | None:
+    """Renew the expert's own expired lease (most recent first) while its task still has a slot."""
+    for assignment, project in held:
         savepoint = _savepoint(session)
         has_slot = _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0
         _end(savepoint, keep=has_slot)
@@ -287,16 +292,27 @@ def _check_skip(reason: str, note: str | None) -> None:
 
 # --- task progress ------------------------------------------------------------------------------
 
-def refresh_task_progress(session: Session, task_id: int) -> Task:
+@dataclass(frozen=True)
+class TaskProgress:
+    submitted_count: int
+    status: TaskStatus
+
+
+def refresh_task_progress(session: Session, task_id: int, *, overlap: int | None = None) -> TaskProgress:
     """Recount the task's counted judgements and derive its status against the project's overlap.
 
-    The task row is locked first, so two submissions to one task count each other.
+    On PostgreSQL the task row is locked first, so the count (a later statement, hence a later
+    snapshot) sees a concurrent submission to the same task that committed while we waited.
     """
-    task = session.execute(select(Task).where(Task.id == task_id).with_for_update(key_share=True)
-                           .execution_options(populate_existing=True)).scalar_one()
-    overlap = session.scalar(select(Project.judgements_per_task).where(Project.id == task.project_id)) or 1
-    counted = session.scalar(select(func.count()).select_from(Judgement)
-                             .where(Judgement.task_id == task_id, Judgement.status.in_(COUNTED))) or 0
-    task.submitted_count = counted
-    task.status = TaskStatus.complete if counted >= overlap else TaskStatus.open
-    return task
+    if not is_sqlite(session):
+        session.execute(select(Task.id).where(Task.id == task_id).with_for_update(key_share=True))
+    if overlap is None:
+        overlap = session.scalar(select(Project.judgements_per_task).join(Task, Task.project_id == Project.id)
+                                 .where(Task.id == task_id))
+    counted = (select(func.count()).select_from(Judgement)
+               .where(Judgement.task_id == task_id, Judgement.status.in_(COUNTED)).scalar_subquery())
+    status = sa.case((counted >= (overlap or 1), TaskStatus.complete.value), else_=TaskStatus.open.value)
+    row = session.execute(sa.update(Task).where(Task.id == task_id).values(submitted_count=counted, status=status)
+                          .returning(Task.submitted_count, Task.status)
+                          .execution_options(synchronize_session="fetch")).one()
+    return TaskProgress(submitted_count=row.submitted_count, status=row.status)

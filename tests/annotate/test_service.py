@@ -300,11 +300,13 @@ def test_returned_judgement_counts_rework_time(session, task, assignment):
     assert [beat(session, assignment, t) for t in (600, 630)] == [0, 30]
 
 
-def test_heartbeat_renews_a_live_lease_only(session, assignment):
+def test_heartbeat_renews_a_live_lease_near_its_end_only(session, assignment):
     beat(session, assignment, 600)
-    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=40)
+    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=30)  # 20 minutes left: untouched
+    beat(session, assignment, 27 * 60)
+    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=57)
     beat(session, assignment, 3 * 3600)
-    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=40)
+    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=57)  # expired: not revived
 
 
 def test_submission_records_the_active_seconds(session, task, assignment):
@@ -342,7 +344,7 @@ def test_list_returned_shows_only_own_returned(session, expert, task):
 
 
 def test_describe_assignment_never_names_models(session, task, assignment):
-    page = service.describe_assignment(session, assignment, None)
+    page = service.describe_assignment(session, assignment)
     a, b = ids(task)
     assert [(x["label"], x["completion_id"]) for x in page["answers"]] == [("A", a), ("B", b)]
     assert "model-" not in repr(page) and page["draft"] is None
