@@ -8,6 +8,7 @@ incremental ``fetchmany`` on SQLite, so memory stays flat whatever the project's
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from ..models import (
 from .options import ExportOptions
 
 YIELD_PER = 10_000
+TOLERANT_TEXT = functools.partial(bytes.decode, encoding="utf-8", errors="surrogateescape")
 GOLD_EVIDENCE = (JudgementStatus.submitted, JudgementStatus.approved, JudgementStatus.rejected)
 
 
@@ -151,10 +153,31 @@ def iter_task_groups(session: Session, project_id: int, conditions: Sequence[Any
                      detailed: bool = False) -> Iterator[TaskGroup]:
     """Tasks that have accepted judgements, in task order, each with everything it needs."""
     with contextlib.ExitStack() as cursors:
+        cursors.enter_context(_tolerant_sqlite_text(session))
         results = [cursors.enter_context(contextlib.closing(result)) for result in (
             _task_rows(session, project_id), _item_rows(session, project_id),
             _judgement_rows(session, conditions, detailed))]
         yield from _merge(*(iter(result) for result in results))
+
+
+@contextlib.contextmanager
+def _tolerant_sqlite_text(session: Session) -> Iterator[None]:
+    """Let SQLite hand back text that is not valid UTF-8 instead of failing the whole export.
+
+    Invalid bytes become lone surrogates (``surrogateescape``), which the JSON Lines writer
+    replaces with U+FFFD and counts. Input validation keeps such text out; this is a safety net.
+    PostgreSQL cannot store invalid UTF-8, so it needs nothing.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    raw = session.connection().connection.dbapi_connection
+    previous = raw.text_factory
+    raw.text_factory = TOLERANT_TEXT
+    try:
+        yield
+    finally:
+        raw.text_factory = previous
 
 
 def _merge(tasks: Iterator[Any], item_rows: Iterator[Any], judgement_rows: Iterator[Any]) -> Iterator[TaskGroup]:
