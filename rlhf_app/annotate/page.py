@@ -85,6 +85,7 @@ class AnnotatePage:
     active_seconds: int
     idempotency_key: str
     status_note: str | None
+    is_editable: bool = True                                     # False once submitted (unless returned) or skipped
     errors: dict[str, str] = field(default_factory=dict)       # page-level places: preference, rewrite, …
     error_summary: list[tuple[str, str]] = field(default_factory=list)
     warnings: dict[str, str] = field(default_factory=dict)
@@ -165,7 +166,7 @@ def build_page(
         preference=values.preference, confidence=values.confidence, flags=tuple(values.flags),
         rewrite=_rewrite_text(values, answers, source_id), rewrite_source_id=source_id,
         active_seconds=assignment.active_seconds, idempotency_key=idempotency_key,
-        status_note=_status_note(assignment, judgement),
+        status_note=_status_note(assignment, judgement), is_editable=is_editable(assignment, judgement),
         warnings={str(k): str(v) for k, v in (warnings or {}).items()}, is_dirty=is_dirty,
     )
     _place_errors(page, errors or {})
@@ -228,6 +229,13 @@ def _rewrite_text(values: JudgementInput, answers: list[Answer], source_id: int)
     if values.rewrite is not None:
         return values.rewrite
     return next(a.text for a in answers if a.completion_id == source_id)
+
+
+def is_editable(assignment: Assignment, judgement: Judgement | None) -> bool:
+    """Drafts and returned judgements can change; submitted ones and skipped tasks cannot."""
+    if assignment.status is AssignmentStatus.skipped:
+        return False
+    return judgement is None or judgement.status in (JudgementStatus.draft, JudgementStatus.returned)
 
 
 def _status_note(assignment: Assignment, judgement: Judgement | None) -> str | None:

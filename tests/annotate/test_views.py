@@ -329,3 +329,15 @@ def test_expert_dashboard_shows_figures_and_returned_judgements(login_as, sessio
     assert f'href="/annotate/{assignment.id}"' in html
     assert "Say &lt;why&gt; B is wrong." in html
     assert 'href="/annotate/next"' in html
+
+
+def test_a_submitted_judgement_opens_read_only(login_as, session):
+    client, expert = login_as(Role.expert)
+    _, assignment = make_assigned(session, expert)
+    factories.make_judgement(session, assignment)
+    assignment.status = AssignmentStatus.submitted
+    session.commit()
+    html = client.get(f"/annotate/{assignment.id}").get_data(as_text=True)
+    assert "You already submitted this judgement." in html
+    assert 'data-editable="0"' in html
+    assert re.search(r'<button type="submit" class="primary" disabled>Submit judgement</button>', html)

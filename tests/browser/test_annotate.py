@@ -254,3 +254,75 @@ def test_hostile_answers_render_inert(page, live_server, session, screenshot):
     assert problems == {"scripts": 0, "handlers": [], "badUrls": [], "embeds": 0, "styled": 0, "pwned": None}
     raw_texts = page.locator(".an-raw").all_text_contents()  # the payloads are there, as text
     assert sorted(raw_texts) == sorted(HOSTILE_ANSWERS)
+
+
+def test_heartbeat_runs_while_in_use_and_stops_after_two_idle_minutes(page, live_server, session):
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    beats: list[str] = []
+    page.on("request", lambda request: beats.append(request.url) if request.url.endswith("/heartbeat") else None)
+    page.clock.install()  # the page's timers and Date run on a fake clock this test moves
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    page.wait_for_timeout(300)
+    assert len(beats) == 1  # one on opening the task
+
+    page.clock.run_for(16_000)
+    page.wait_for_timeout(300)
+    assert len(beats) == 2  # every 15 s while visible and in use
+
+    page.clock.run_for(150_000)  # no input at all: the clock stops two minutes after the last input
+    page.wait_for_timeout(300)
+    idle_beats = len(beats)
+    assert idle_beats == 8  # at 0 s, then 15 s ... 105 s; at 120 s the last input is two minutes old
+    expect(page.locator(".an-timer")).to_have_class(re.compile(r"\ban-idle\b"))
+    page.clock.run_for(60_000)
+    page.wait_for_timeout(300)
+    assert len(beats) == idle_beats
+
+    page.mouse.move(400, 300)  # back at work: the clock and the heartbeat resume
+    page.clock.run_for(15_000)
+    page.wait_for_timeout(300)
+    assert len(beats) == idle_beats + 1
+    expect(page.locator(".an-timer")).not_to_have_class(re.compile(r"\ban-idle\b"))
+
+
+def test_active_time_reaches_the_server(page, live_server, session):
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    with page.expect_response(lambda r: r.url.endswith("/heartbeat")):
+        page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    page.mouse.move(300, 300)
+    with page.expect_response(lambda r: r.url.endswith("/heartbeat"), timeout=20_000) as second:
+        page.mouse.move(320, 310)
+    assert second.value.json()["active_seconds"] >= 14
+    expect(page.locator("#an-active")).to_have_text(re.compile(r"^0:00:(1[4-9]|2\d)$"))
+    session.rollback()
+    assert session.get(Assignment, current_assignment_id(page)).active_seconds >= 14
+
+
+def test_skip_from_the_keyboard_moves_to_the_next_task(page, live_server, session, screenshot):
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    first_id = current_assignment_id(page)
+    press(page, "Alt+s")
+    expect(page.locator("#an-skip .an-panel")).to_be_visible()
+    press(page, "ArrowDown")  # from "Outside my expertise" to "Bad prompt"
+    press(page, "Tab")
+    page.keyboard.type("The tax rate is missing from the prompt.")
+    screenshot("10-skip-dialog")
+    press(page, "Control+Enter")  # inside the skip form, Ctrl+Enter sends the skip
+    page.wait_for_url(lambda url: re.search(r"/annotate/\d+$", url) is not None and not url.endswith(f"/{first_id}"))
+    session.rollback()
+    skipped = session.get(Assignment, first_id)
+    assert (skipped.status.value, skipped.skip_reason, skipped.skip_note) == (
+        "skipped", "bad_prompt", "The tax rate is missing from the prompt.")

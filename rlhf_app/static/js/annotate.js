@@ -23,7 +23,7 @@
   var savedLabel = document.getElementById("an-saved");
   var activeLabel = document.getElementById("an-active");
   var selected = isRanking ? 0 : -1;
-  var submitting = false;
+  var submitting = form.dataset.editable === "0"; // a submitted judgement: nothing to save or time
 
   function $(id) { return document.getElementById(id); }
   function paneByCid(cid) { return panes.filter(function (p) { return p.dataset.cid === String(cid); })[0]; }
@@ -326,7 +326,10 @@
   function toggleDetails(id, open) {
     var details = $(id);
     details.open = open === undefined ? !details.open : open;
-    if (details.open) { (details.querySelector("input, textarea, button") || details.querySelector("summary")).focus(); }
+    if (details.open) {
+      var control = details.querySelector("input:checked, input:not([type=hidden]), textarea, button");
+      (control || details.querySelector("summary")).focus();
+    }
   }
 
   function closeMenus() {
@@ -373,7 +376,8 @@
   function onKeydown(event) {
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
       event.preventDefault();
-      submitNow();
+      var owner = document.activeElement && document.activeElement.form;
+      if (owner && owner !== form) { owner.requestSubmit(); } else { submitNow(); } // e.g. the skip form
       return;
     }
     if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyS") {
