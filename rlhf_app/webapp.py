@@ -58,14 +58,16 @@ def app_csrf_enabled() -> bool:
 def register_blueprints(app: Flask) -> None:
     from .annotate.views import bp as annotate_bp
     from .api.export import bp as api_export_bp
+    from .api.generation import bp as api_generation_bp
     from .api.tasks import bp as api_tasks_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .dashboard.views import bp as dashboard_bp
     from .export.views import bp as export_bp
+    from .generate.views import bp as generate_bp
     from .projects.views import bp as projects_bp
 
-    for blueprint in (auth_bp, dashboard_bp, projects_bp, api_bp, annotate_bp, api_tasks_bp, export_bp, api_export_bp):
+    for blueprint in (auth_bp, dashboard_bp, projects_bp, api_bp, annotate_bp, api_tasks_bp, export_bp, api_export_bp, generate_bp, api_generation_bp):
         app.register_blueprint(blueprint)
 
 

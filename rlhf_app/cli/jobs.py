@@ -24,7 +24,7 @@ def worker(burst: bool) -> None:
     rq_worker = Worker([jobs.QUEUE_NAME], connection=Redis.from_url(url))
     click.echo(f"Worker {rq_worker.name} listening on queue '{jobs.QUEUE_NAME}' at {_redacted(url)}.")
     rq_worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
-    click.echo(f"Worker stopped after {rq_worker.successful_job_count} finished and {rq_worker.failed_job_count} failed jobs.")
+    click.echo("Worker stopped; each job's outcome is on its project's generation page.")
 
 
 def _redacted(url: str) -> str:

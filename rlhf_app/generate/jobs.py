@@ -32,3 +32,18 @@ def run_generation_job(job_id: int) -> str:
         session_factory = app.extensions["rlhf_db"]["sessionmaker"]
         result = service.run_generation_job(session_factory, job_id, allowed_hosts=app.config["GENERATION_ALLOWED_HOSTS"])
     return result.summary()
+
+
+def enqueue_job(session: Any, job: Any, redis_url: str) -> None:
+    """Queue a committed job; when Redis cannot be reached the job fails with the reason."""
+    from redis import RedisError
+
+    from ..common.clock import utcnow
+    from ..models import GenerationJobStatus
+
+    try:
+        job.rq_job_id = enqueue_generation(redis_url, job.id)
+    except RedisError as exc:
+        job.status, job.finished_at = GenerationJobStatus.failed, utcnow()
+        job.error = f"could not queue the job: Redis is unreachable ({type(exc).__name__})"
+    session.flush()

@@ -156,6 +156,12 @@ def get_job(session: Session, job_id: int) -> GenerationJob:
     return job
 
 
+def find_project_job(session: Session, project: Project, job_id: int) -> GenerationJob | None:
+    """The job when it belongs to ``project``; None otherwise."""
+    job = session.get(GenerationJob, job_id)
+    return job if job is not None and job.project_id == project.id else None
+
+
 def list_jobs(session: Session, project: Project, limit: int = 10) -> list[GenerationJob]:
     return list(session.scalars(sa.select(GenerationJob).where(GenerationJob.project_id == project.id)
                                 .order_by(GenerationJob.id.desc()).limit(limit)))

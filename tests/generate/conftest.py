@@ -71,3 +71,31 @@ def make_client(server: LLMServer, fake_sleep: FakeSleep, allowed: str | None = 
 @pytest.fixture
 def app_overrides(allowed: str) -> dict[str, Any]:
     return {"GENERATION_ALLOWED_HOSTS": allowed}
+
+
+@pytest.fixture
+def lab_project(session, login_as, llm_server):
+    """(client, user, project): a signed-in lab user and a project of their workspace with two local models."""
+    from rlhf_app.models import Role
+
+    client, user = login_as(Role.lab)
+    project = factories.make_project(session, workspace_id=user.workspace_id,
+                                     models=[model_entry(llm_server, "local-a"), model_entry(llm_server, "local-b")])
+    for i in range(4):
+        factories.make_prompt(session, project, external_id=f"q{i}", messages=[{"role": "user", "content": f"question {i}"}])
+    session.commit()
+    return client, user, project
+
+
+@pytest.fixture
+def clean_queue(redis_url):
+    """The generation queue on the test Redis (db 15), emptied before and after the test."""
+    from redis import Redis
+    from rq import Queue
+
+    from rlhf_app.generate.jobs import QUEUE_NAME
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield Queue(QUEUE_NAME, connection=connection)
+    connection.flushdb()
