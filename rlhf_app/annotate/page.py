@@ -86,6 +86,7 @@ class AnnotatePage:
     idempotency_key: str
     status_note: str | None
     is_editable: bool = True                                     # False once submitted (unless returned) or skipped
+    review_feedback: str | None = None                           # the reviewer's words on a returned judgement
     errors: dict[str, str] = field(default_factory=dict)       # page-level places: preference, rewrite, …
     error_summary: list[tuple[str, str]] = field(default_factory=list)
     warnings: dict[str, str] = field(default_factory=dict)
@@ -167,6 +168,7 @@ def build_page(
         rewrite=_rewrite_text(values, answers, source_id), rewrite_source_id=source_id,
         active_seconds=assignment.active_seconds, idempotency_key=idempotency_key,
         status_note=_status_note(assignment, judgement), is_editable=is_editable(assignment, judgement),
+        review_feedback=_review_feedback(judgement),
         warnings={str(k): str(v) for k, v in (warnings or {}).items()}, is_dirty=is_dirty,
     )
     _place_errors(page, errors or {})
@@ -246,6 +248,15 @@ def _status_note(assignment: Assignment, judgement: Judgement | None) -> str | N
     notes = {AssignmentStatus.skipped: "You skipped this task.",
              AssignmentStatus.expired: "Your claim on this task expired; submitting may fail if someone else took it."}
     return notes.get(assignment.status)
+
+
+def _review_feedback(judgement: Judgement | None) -> str | None:
+    """The latest review's reason and comment when a reviewer sent the judgement back."""
+    if judgement is None or judgement.status is not JudgementStatus.returned or not judgement.reviews:
+        return None
+    review = judgement.reviews[-1]
+    reason = (review.reason_code or "").replace("_", " ")
+    return f"{reason}: {review.comment}" if reason and review.comment else (review.comment or reason or None)
 
 
 def _place_errors(page: AnnotatePage, errors: dict[str, str]) -> None:

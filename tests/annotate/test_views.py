@@ -341,3 +341,18 @@ def test_a_submitted_judgement_opens_read_only(login_as, session):
     assert "You already submitted this judgement." in html
     assert 'data-editable="0"' in html
     assert re.search(r'<button type="submit" class="primary" disabled>Submit judgement</button>', html)
+
+
+def test_a_returned_judgement_opens_editable_with_the_reviewers_words(login_as, session):
+    client, expert = login_as(Role.expert)
+    _, assignment = make_assigned(session, expert)
+    judgement = factories.make_judgement(session, assignment, status=JudgementStatus.returned)
+    assignment.status = AssignmentStatus.submitted
+    reviewer = factories.make_user(session, role=Role.reviewer)
+    session.add(Review(judgement_id=judgement.id, reviewer_id=reviewer.id, verdict=ReviewVerdict.send_back,
+                       reason_code="weak_critique", comment="Name the <missing> tax shield."))
+    session.commit()
+    html = client.get(f"/annotate/{assignment.id}").get_data(as_text=True)
+    assert "A reviewer sent this judgement back." in html
+    assert "weak critique: Name the &lt;missing&gt; tax shield." in html
+    assert 'data-editable="1"' in html

@@ -326,3 +326,29 @@ def test_skip_from_the_keyboard_moves_to_the_next_task(page, live_server, sessio
     skipped = session.get(Assignment, first_id)
     assert (skipped.status.value, skipped.skip_reason, skipped.skip_note) == (
         "skipped", "bad_prompt", "The tax rate is missing from the prompt.")
+
+
+def test_a_contradiction_is_confirmed_from_the_keyboard(page, live_server, session, screenshot):
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    first_id = current_assignment_id(page)
+    press(page, "Shift+I")
+    expect(page.locator("#an-instructions .an-panel")).to_contain_text("Check every number")
+    screenshot("11-instructions")
+    press(page, "Escape", "7")  # B much better ...
+    score_and_critique(page, "a", ["5"], "Better numbers.")  # ... yet A scored higher, and the rewrite is B untouched
+    score_and_critique(page, "b", ["1"], "Wrong numbers.")
+    press(page, "Shift+2", "Control+Enter")
+    expect(page.locator(".an-confirm")).to_contain_text("scored answer A higher")
+    expect(page.locator(".an-confirm")).to_contain_text("identical to answer B")
+    expect(page.locator("#an-confirm")).to_be_focused()
+    screenshot("12-confirm-contradiction")
+    press(page, "Enter")
+    page.wait_for_url(lambda url: re.search(r"/annotate/\d+$", url) is not None and not url.endswith(f"/{first_id}"))
+    session.rollback()
+    judgement = session.scalars(select(Judgement).where(Judgement.assignment_id == first_id)).one()
+    assert judgement.status is JudgementStatus.submitted
