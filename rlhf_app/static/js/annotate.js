@@ -74,6 +74,7 @@
   var saving = false;
   var saveStopped = false;
   var saveProblem = false;
+  var refusedBody = null; // a draft the server refused (422) is not sent again until it changes
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(date) { return pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()); }
@@ -101,11 +102,11 @@
   function saveDraft(leaving) {
     if (submitting || saveStopped) { return; }
     var body = JSON.stringify(collect());
-    if (body === lastSaved || (saving && !leaving)) { return; }
+    if (body === lastSaved || body === refusedBody || (saving && !leaving)) { return; }
     saving = true;
     fetch(form.dataset.draftUrl, {
       method: "PUT", credentials: "same-origin", body: body,
-      keepalive: !!leaving && body.length < KEEPALIVE_LIMIT,
+      keepalive: !!leaving && new TextEncoder().encode(body).length < KEEPALIVE_LIMIT,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" }
     }).then(function (response) {
       if (response.ok) {
@@ -116,6 +117,7 @@
         return;
       }
       if (response.status === 401 || response.status === 403 || response.status === 409) { saveStopped = true; }
+      if (response.status === 422) { refusedBody = body; }
       return errorText(response).then(function (text) { saveProblem = true; showSaved("Not saved: " + text, true); });
     }).catch(function () {
       saveProblem = true;
