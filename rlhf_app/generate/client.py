@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable
 
 import httpcore
 import httpx
+from httpcore._utils import is_socket_readable
 import openai
 import orjson
 
@@ -75,7 +76,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
         address = await self._vetted_address(host, port, timeout)
-        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        return _Stream(await self._inner.connect_tcp(address, port, timeout, local_address, socket_options))
 
     async def _vetted_address(self, host: str, port: int, timeout: float | None) -> str:
         import ipaddress
@@ -94,6 +95,31 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """The anyio stream with a cheap ``is_readable``: httpcore asks it of every pooled connection
+    on every request, and anyio rebuilds its whole extra-attributes table for each question."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner, self._socket = inner, inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> "_Stream":
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return is_socket_readable(self._socket)
+        return self._inner.get_extra_info(info)
 
 
 class _GuardedPoolTransport(httpx.AsyncHTTPTransport):
