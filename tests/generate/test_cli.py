@@ -120,3 +120,37 @@ def test_models_add_refuses_a_key_in_place_of_its_variable_name(runner, session)
                                  "--model", "gpt-4o-mini", "--api-key-env", "sk-proj-abc123"])
     assert result.exit_code != 0 and "NAME of an environment variable" in result.output
     assert "sk-proj-abc123" not in result.output
+
+
+def test_ctrl_c_stops_rlhf_generate_cleanly_and_a_rerun_finishes(session, llm_server, allowed, database_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from .conftest import model_entry
+
+    project = factories.make_project(session, models=[model_entry(llm_server)])
+    for i in range(60):
+        factories.make_prompt(session, project, messages=[{"role": "user", "content": f"p{i}"}])
+    session.commit()
+    llm_server.delay = 0.05
+    env = {**os.environ, "RLHF_DATABASE_URL": database_url, "RLHF_GENERATION_ALLOWED_HOSTS": allowed}
+    command = [str(Path(sys.executable).with_name("rlhf")), "generate", "--project", project.slug, "--model", "local-a", "--concurrency", "2"]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while count(session, Completion) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    stored = count(session, Completion)
+    assert 10 <= stored < 60
+    assert out.strip().splitlines()[-1].startswith(f"{project.slug}: {stored} of 60 completions generated")
+    assert "interrupted: run the same command again" in out and "Traceback" not in err
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{60 - stored} of {60 - stored} completions generated" in rerun.stdout
+    assert count(session, Completion) == 60

@@ -135,3 +135,28 @@ def test_redirect_is_not_followed_and_the_key_never_reaches_the_target(llm_serve
         assert target.requests == []
     finally:
         target.stop()
+
+
+def test_the_transport_sends_the_key_to_its_own_origin_only(llm_server):
+    import httpx
+
+    from rlhf_app.generate.client import GuardedTransport
+    from rlhf_app.generate.registry import EndpointNotAllowed, parse_allowed_hosts, parse_model_spec
+
+    from .conftest import model_entry
+
+    other = LLMServer().start()
+    spec = parse_model_spec(model_entry(llm_server))
+    allow = parse_allowed_hosts(f"127.0.0.1:{llm_server.port},127.0.0.1:{other.port}")
+
+    async def run():
+        async with httpx.AsyncClient(transport=GuardedTransport(spec, "sk-own", allow, 8)) as http:
+            await http.post(f"{llm_server.url}/chat/completions", json={}, headers={"Authorization": "Bearer forged"})
+            with pytest.raises(EndpointNotAllowed, match="belongs to its base_url only"):
+                await http.post(f"{other.url}/chat/completions", json={})
+    try:
+        run_cancellable(run)
+        assert llm_server.requests[0].headers["authorization"] == "Bearer sk-own"
+        assert other.requests == []
+    finally:
+        other.stop()

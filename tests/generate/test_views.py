@@ -45,3 +45,10 @@ def test_starting_without_redis_is_refused(lab_project, session):
     response = client.post(f"/projects/{project.slug}/generate/", data={"models": ["local-a"], "concurrency": "8"})
     assert response.status_code == 409
     assert session.scalar(select(func.count()).select_from(GenerationJob)) == 0
+
+
+def test_the_project_page_links_labs_to_generation(lab_project, login_as, session):
+    client, _, project = lab_project
+    assert f'href="/projects/{project.slug}/generate/"' in client.get(f"/projects/{project.slug}").get_data(as_text=True)
+    reviewer, _ = login_as(Role.reviewer)
+    assert "/generate/" not in reviewer.get(f"/projects/{project.slug}").get_data(as_text=True)
