@@ -59,10 +59,6 @@ class Answer:
     critique: str = ""
     errors: dict[str, str] = field(default_factory=dict)  # "rank", "critique", "score:<key>", "answer"
 
-    @property
-    def assessment_has_error(self) -> bool:
-        """An error on a score or the critique (not the rank, shown with the text)."""
-        return any(place != "rank" for place in self.errors)
 
 
 @dataclass
@@ -208,7 +204,13 @@ def _criteria(guideline: GuidelineVersion) -> list[Criterion]:
 def _levels(criterion: dict[str, Any]) -> list[Level]:
     low, high = int(criterion.get("scale_min", 1)), int(criterion.get("scale_max", 5))
     descriptions = list(criterion.get("levels") or [])
-    return [Level(value, descriptions[i] if i < len(descriptions) else "") for i, value in enumerate(range(low, high + 1))]
+    return [Level(value, _level_text(value, descriptions[i] if i < len(descriptions) else ""))
+            for i, value in enumerate(range(low, high + 1))]
+
+
+def _level_text(value: int, text: str) -> str:
+    """A level's description without a leading copy of its number ("4 - mostly right")."""
+    return re.sub(rf"^\s*{value}\s*[-–—:.)]\s*", "", str(text))
 
 
 def preferred_answer(values: JudgementInput, answers: list[Answer]) -> Answer:

@@ -125,11 +125,8 @@ def type_and_leave(page, text: str) -> None:
 
 
 def score_and_critique(page, letter: str, scores: list[str], critique: str) -> None:
-    """Select an answer, score its criteria in order (Tab between them), write its critique."""
-    press(page, letter, "s")
-    for i, score in enumerate(scores):
-        press(page, *(["Tab"] if i else []), score)
-    press(page, "n")
+    """Select an answer, score its criteria top to bottom (a digit each), write its critique."""
+    press(page, letter, "s", *scores, "Escape", "n")
     type_and_leave(page, critique)
 
 
@@ -176,9 +173,9 @@ def test_expert_judges_a_pair_and_a_ranking_from_the_keyboard(page, live_server,
     expect(page.locator('input[name="preference"][value="-2"]')).to_be_checked()
     expect(page.locator('input[name="confidence"][value="4"]')).to_be_checked()
     expect(page.locator('input[name="flags"][value="factual_error"]')).to_be_checked()
-    expect(page.locator("#assess-B .an-critique")).to_have_value("Ignores the tax shield; book values are not as good.")
+    expect(page.locator(".an-critique-box[data-answer='B'] textarea")).to_have_value("Ignores the tax shield; book values are not as good.")
     expect(page.locator("#rewrite")).to_have_value(re.compile(r"\S\n\nThis assumes the 25% tax rate applies to all interest\.$"))
-    expect(page.locator("#assess-A input[value='5'][name$='-accuracy']")).to_be_checked()
+    expect(page.locator("td[data-answer='A'] input[value='5'][name$='-accuracy']")).to_be_checked()
     screenshot("05-pairwise-reopened")
     press(page, "Control+Enter")
 

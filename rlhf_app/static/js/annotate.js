@@ -16,8 +16,7 @@
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
   var isRanking = form.dataset.kind === "ranking";
-  var panes = Array.prototype.slice.call(form.querySelectorAll(".an-answer"));      // texts, in display order
-  var assessments = Array.prototype.slice.call(form.querySelectorAll(".an-assess")); // scores and critiques, same order
+  var panes = Array.prototype.slice.call(form.querySelectorAll(".an-answer")); // the answers, in display order
   var rewrite = document.getElementById("rewrite");
   var rewriteSource = document.getElementById("rewrite-source");
   var savedLabel = document.getElementById("an-saved");
@@ -29,7 +28,11 @@
   function paneByCid(cid) { return panes.filter(function (p) { return p.dataset.cid === String(cid); })[0]; }
   function rawText(pane) { return pane.querySelector(".an-raw").textContent; }
   function rankSelect(pane) { return pane.querySelector(".an-rank-select"); }
-  function assessmentOf(pane) { return assessments[panes.indexOf(pane)]; }
+  function partsOf(pane) { return form.querySelectorAll('[data-answer="' + pane.dataset.label + '"]'); } // rubric cells, critique
+  function critiqueOf(pane) { return $("critique-" + pane.dataset.cid); }
+  function scoreGroupsOf(pane) {
+    return Array.prototype.slice.call(form.querySelectorAll('td[data-answer="' + pane.dataset.label + '"] .an-criterion'));
+  }
   function fire(el) { el.dispatchEvent(new Event("change", { bubbles: true })); }
 
   // --- the judgement as JSON (the body of PUT /api/v1/assignments/<id>/draft) ---------------
@@ -49,18 +52,18 @@
     panes.forEach(function (pane) {
       var cid = pane.dataset.cid;
       var prefix = "score-" + cid + "-";
-      var assessment = assessmentOf(pane);
       if (isRanking && rankSelect(pane).value) {
         data.ranking = data.ranking || {};
         data.ranking[cid] = Number(rankSelect(pane).value);
       }
-      assessment.querySelectorAll('input[type="radio"]:checked').forEach(function (input) {
-        if (input.name.indexOf(prefix) === 0) {
+      scoreGroupsOf(pane).forEach(function (group) {
+        var input = group.querySelector("input:checked");
+        if (input && input.name.indexOf(prefix) === 0) {
           data.scores[cid] = data.scores[cid] || {};
           data.scores[cid][input.name.slice(prefix.length)] = Number(input.value);
         }
       });
-      var critique = assessment.querySelector(".an-critique").value;
+      var critique = critiqueOf(pane).value;
       if (critique !== "") { data.critiques[cid] = critique; }
     });
     form.querySelectorAll('input[name="flags"]:checked').forEach(function (input) { data.flags.push(input.value); });
@@ -302,21 +305,43 @@
 
   function select(index, reveal) {
     selected = index;
-    panes.concat(assessments).forEach(function (section) {
-      var on = panes.indexOf(section) === index || assessments.indexOf(section) === index;
-      section.classList.toggle("is-selected", on);
-      section.setAttribute("aria-current", on ? "true" : "false");
+    panes.forEach(function (pane, i) {
+      pane.setAttribute("aria-current", i === index ? "true" : "false");
+      [pane].concat(Array.prototype.slice.call(partsOf(pane))).forEach(function (part) {
+        part.classList.toggle("is-selected", i === index);
+      });
     });
     if (reveal && index >= 0) { panes[index].scrollIntoView({ block: "nearest", inline: "nearest" }); }
   }
 
   function selectedPane() { return selected >= 0 ? panes[selected] : preferredPane(); }
 
+  function showChosenLevel(input) {
+    // Under the level buttons, the chosen level's description (the label reads "4: description").
+    var note = input.closest(".an-criterion").querySelector(".an-chosen");
+    var label = input.getAttribute("aria-label") || "";
+    note.textContent = label.slice(label.indexOf(":") + 1).trim();
+  }
+
+  function focusGroup(group) {
+    (group.querySelector("input:checked") || group.querySelector("input")).focus();
+  }
+
   function focusScores(pane) {
-    var group = assessmentOf(pane).querySelector(".an-criterion");
-    if (!group) { return; }
-    var target = group.querySelector("input:checked") || group.querySelector("input");
-    target.focus();
+    var groups = scoreGroupsOf(pane);
+    var open = groups.filter(function (g) { return !g.querySelector("input:checked"); })[0];
+    if (groups.length) { focusGroup(open || groups[0]); } // the first criterion still to score
+  }
+
+  function scoreFocused(el, digit) {
+    // A digit on a score sets that level, then moves to the same answer's next criterion.
+    var picked = setRadio(el.name, digit);
+    if (!picked) { return; }
+    var group = picked.closest(".an-criterion");
+    var label = picked.closest("[data-answer]").dataset.answer;
+    var groups = scoreGroupsOf(panes.filter(function (p) { return p.dataset.label === label; })[0]);
+    var next = groups[groups.indexOf(group) + 1];
+    focusGroup(next || group);
   }
 
   function setRadio(name, value) {
@@ -352,11 +377,7 @@
 
   function onDigit(digit) {
     var el = document.activeElement;
-    if (el && el.type === "radio" && el.name.indexOf("score-") === 0) {
-      var picked = setRadio(el.name, digit);
-      if (picked) { picked.focus(); }
-      return;
-    }
+    if (el && el.type === "radio" && el.name.indexOf("score-") === 0) { scoreFocused(el, digit); return; }
     if (el && el.type === "radio" && el.name === "confidence") { setRadio("confidence", digit); return; }
     if (isRanking) { setRank(selectedPane(), digit); return; }
     if (digit >= 1 && digit <= 7) { setRadio("preference", digit - 4); }
@@ -365,7 +386,7 @@
   var letterKeys = "abcdefghi";
   var actions = {
     "s": function () { focusScores(selectedPane()); },
-    "n": function () { assessmentOf(selectedPane()).querySelector(".an-critique").focus(); },
+    "n": function () { critiqueOf(selectedPane()).focus(); },
     "r": function () { rewrite.focus(); },
     "p": function () { startRewriteFrom(selectedPane(), true); },
     "x": function () { form.querySelector('input[name="flags"]').focus(); },
@@ -411,7 +432,7 @@
     var el = document.activeElement;
     if (isTyping(el) || (el && el.type === "radio")) {
       event.preventDefault();
-      var home = el.closest(".an-answer, .an-assess") || el.closest("section") || form;
+      var home = el.closest(".an-answer, [data-answer]") || el.closest("section") || form;
       if (!home.hasAttribute("tabindex")) { home.setAttribute("tabindex", "-1"); }
       home.focus({ preventScroll: true });
     }
@@ -444,6 +465,7 @@
     var target = event.target;
     refreshSavedLabel();
     if (target.name === "preference") { followPreference(); }
+    if (target.name && target.name.indexOf("score-") === 0) { showChosenLevel(target); }
     if (target.classList && target.classList.contains("an-rank-select")) {
       $("an-ranking-summary").textContent = rankingSummary();
       followPreference();
@@ -451,8 +473,8 @@
   });
 
   panes.forEach(function (pane, index) {
-    [pane, assessments[index]].forEach(function (section) {
-      section.addEventListener("focusin", function () { if (selected !== index) { select(index); } });
+    [pane].concat(Array.prototype.slice.call(partsOf(pane))).forEach(function (part) {
+      part.addEventListener("focusin", function () { if (selected !== index) { select(index); } });
     });
   });
   form.querySelectorAll(".an-start-from").forEach(function (button) {
