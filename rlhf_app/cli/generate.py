@@ -32,7 +32,7 @@ def _load_project(slug: str):
         project = get_project(session, slug)
     except DomainError as exc:
         fail(_message(exc))
-    session.rollback()  # end the read transaction; the run uses its own short ones
+    session.commit()  # end the read transaction (keeping the loaded project); the run uses its own short ones
     return project
 
 

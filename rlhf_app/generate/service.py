@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..common import audit
 from ..common.clock import utcnow
-from ..common.errors import NotFound, ValidationError
+from ..common.errors import DomainError, NotFound, ValidationError
 from ..config import Config
 from ..db import begin_write
 from ..models import Completion, GenerationJob, GenerationJobStatus, Project, Prompt, User
@@ -188,7 +188,7 @@ def describe_job(job: GenerationJob, *, failures: int = 50) -> dict[str, Any]:
         "failed": job.failed, "truncated": job.truncated, "error": job.error, "is_done": job.is_done,
         "created_at": _iso(job.created_at), "started_at": _iso(job.started_at), "updated_at": _iso(job.updated_at),
         "finished_at": _iso(job.finished_at),
-        "failures": [{"prompt_id": f.prompt_id, "model": f.model_name, "error": f.error, "status_code": f.status_code,
+        "failures": [{"prompt": f.prompt.external_id, "model": f.model_name, "error": f.error, "status_code": f.status_code,
                       "attempts": f.attempts} for f in job.failures[:failures]],
     }
 
@@ -368,8 +368,13 @@ def run_generation_job(session_factory: Callable[[], Session], job_id: int, *, a
         job = get_job(session, job_id)
         project = session.get(Project, job.project_id)
         model_names, concurrency = list(job.model_names), job.concurrency
-    result = generate_completions(session_factory, project, model_names, concurrency=concurrency, job_id=job_id,
-                                  allowed_hosts=allowed_hosts, env=env, client_factory=client_factory)
+    try:
+        result = generate_completions(session_factory, project, model_names, concurrency=concurrency, job_id=job_id,
+                                      allowed_hosts=allowed_hosts, env=env, client_factory=client_factory)
+    except DomainError as exc:  # e.g. a model removed from the registry since the job was queued
+        set_job_state(session_factory, job_id, GenerationJobStatus.failed, error=exc.message if not exc.details.get("fields")
+                      else "; ".join(map(str, exc.details["fields"].values())))
+        raise
     assert isinstance(result, GenerationResult)
     return result
 

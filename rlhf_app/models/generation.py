@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
 from ._types import JSONType, created_at_column, enum_type
+from .tasks import Prompt
 
 
 class GenerationJobStatus(str, enum.Enum):
@@ -75,3 +76,4 @@ class GenerationFailure(Base):
     created_at: Mapped[dt.datetime] = created_at_column()
 
     job: Mapped[GenerationJob] = relationship(back_populates="failures")
+    prompt: Mapped[Prompt] = relationship()

@@ -168,3 +168,24 @@ def test_ctrl_c_mid_run_keeps_what_arrived_and_the_rerun_does_exactly_the_rest(s
     assert count(session, Completion) == 40
     texts = session.scalars(select(Completion.text)).all()
     assert sorted(texts) == sorted(f"echo: p{i}" for i in range(40))
+
+
+def test_a_queued_job_whose_model_was_removed_fails_with_the_reason(session, session_factory, gen_project, allowed, client_factory):
+    from rlhf_app.generate.service import create_generation_job, run_generation_job
+
+    job = create_generation_job(session, gen_project, ["local-b"], allowed_hosts=allowed)
+    gen_project.models = [m for m in gen_project.models if m["name"] != "local-b"]
+    session.commit()
+    with pytest.raises(ValidationError):
+        run_generation_job(session_factory, job.id, allowed_hosts=allowed, env={}, client_factory=client_factory)
+    session.refresh(job)
+    assert job.status is GenerationJobStatus.failed and "unknown model(s) local-b" in job.error
+
+
+def test_failures_name_the_prompt_in_the_job_description(session, session_factory, gen_project, allowed, client_factory, llm_server):
+    from rlhf_app.generate.service import describe_job
+
+    llm_server.rule("question 1", Reply(status=400))
+    result = run(session_factory, gen_project, ["local-a"], allowed, client_factory)
+    failure = describe_job(session.get(GenerationJob, result.job_id))["failures"][0]
+    assert (failure["prompt"], failure["model"], failure["status_code"], failure["attempts"]) == ("q1", "local-a", 400, 1)
