@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import is_sqlite
-from ..models import (
-    ActivityInterval, Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, Task, User,
-)
+from ..models import ActivityInterval, Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, User
+from ..tasks import statements as queue_sql
 from ..tasks.service import is_lease_live, renew_lease
+from . import statements as sql
 
 IDLE_LIMIT = dt.timedelta(seconds=120)
 # Heartbeats renew the lease only near its end (leases are 5 minutes or more), saving a query a beat.
@@ -29,8 +29,7 @@ def record_heartbeat(session: Session, assignment: Assignment, *, now: dt.dateti
     if not focused or not _is_trackable(session, assignment):
         return assignment.active_seconds
     _lock_expert(session, assignment.expert_id)
-    latest = session.scalar(select(ActivityInterval).where(ActivityInterval.expert_id == assignment.expert_id)
-                            .order_by(ActivityInterval.ended_at.desc(), ActivityInterval.id.desc()).limit(1))
+    latest = session.scalar(sql.latest_interval(), {"expert_id": assignment.expert_id})
     assignment.active_seconds += _credit(session, assignment, latest, now)
     if is_lease_live(assignment, now) and assignment.lease_expires_at - now < RENEW_WITHIN:
         renew_lease(assignment, _project_of(session, assignment), now)
@@ -66,18 +65,17 @@ def _is_trackable(session: Session, assignment: Assignment) -> bool:
         return True
     if assignment.status is not AssignmentStatus.submitted:
         return False
-    status = session.scalar(select(Judgement.status).where(Judgement.assignment_id == assignment.id))
+    status = session.scalar(sql.judgement_status(), {"assignment_id": assignment.id})
     return status is JudgementStatus.returned
 
 
 def _lock_expert(session: Session, expert_id: int) -> None:
     if not is_sqlite(session):
-        session.execute(select(User.id).where(User.id == expert_id).with_for_update(key_share=True))
+        session.execute(queue_sql.lock_user(), {"user_id": expert_id})
 
 
 def _project_of(session: Session, assignment: Assignment) -> Project:
-    return session.execute(select(Project).join(Task, Task.project_id == Project.id)
-                           .where(Task.id == assignment.task_id)).scalar_one()
+    return session.execute(sql.project_of_task(), {"task_id": assignment.task_id}).scalar_one()
 
 
 # --- the expert's figures -----------------------------------------------------------------------

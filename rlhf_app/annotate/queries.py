@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import (
-    Assignment, Completion, GuidelineVersion, Judgement, JudgementStatus, Project, Prompt, Task, TaskItem, User,
-)
+from ..models import Assignment, GuidelineVersion, Judgement, JudgementStatus, Project, User
+from . import statements as sql
 from .ordering import label_for, to_display_preference
 from .validation import TaskShape
 
@@ -25,24 +24,12 @@ class TaskContext:
 
 def task_context(session: Session, assignment: Assignment) -> TaskContext:
     """Load what validating the assignment needs (two queries)."""
-    project, guideline = session.execute(_guideline_query(assignment)).one()
+    project, guideline = session.execute(sql.guideline(), {"task_id": assignment.task_id}).one()
     return TaskContext(project=project, guideline=guideline, shape=_shape(session, assignment, guideline))
 
 
-def _guideline_query(assignment: Assignment, *columns: Any) -> Select:
-    """The assignment's project and the guideline version shown now, plus any extra columns."""
-    return (select(Project, GuidelineVersion, *columns)
-            .join(Task, Task.project_id == Project.id)
-            .join(GuidelineVersion, (GuidelineVersion.project_id == Project.id)
-                  & (GuidelineVersion.version == Project.guideline_version))
-            .where(Task.id == assignment.task_id))
-
-
 def _shape(session: Session, assignment: Assignment, guideline: GuidelineVersion) -> TaskShape:
-    rows = session.execute(
-        select(Completion.id, Completion.text).join(TaskItem, TaskItem.completion_id == Completion.id)
-        .where(TaskItem.task_id == assignment.task_id).order_by(TaskItem.position)
-    ).all()
+    rows = session.execute(sql.answers(), {"task_id": assignment.task_id}).all()
     return TaskShape(
         completion_ids=tuple(r.id for r in rows), display_order=tuple(assignment.display_order),
         criteria=tuple(guideline.criteria), texts={r.id: r.text for r in rows},
@@ -51,11 +38,9 @@ def _shape(session: Session, assignment: Assignment, guideline: GuidelineVersion
 
 
 def describe_assignment(session: Session, assignment: Assignment) -> dict[str, Any]:
-    """Everything the annotate page shows, with the saved draft, as JSON-ready values (three queries)."""
-    query = (_guideline_query(assignment, Prompt.messages, Judgement)
-             .join(Prompt, Prompt.id == Task.prompt_id)
-             .outerjoin(Judgement, Judgement.assignment_id == assignment.id))
-    project, guideline, messages, judgement = session.execute(query).one()
+    """Everything the annotate page shows, with the saved draft, as JSON-ready values (two queries)."""
+    params = {"task_id": assignment.task_id, "assignment_id": assignment.id}
+    project, guideline, messages, judgement = session.execute(sql.page(), params).one()
     shape = _shape(session, assignment, guideline)
     return {
         "assignment": assignment_json(assignment),
@@ -110,9 +95,8 @@ def list_returned(session: Session, expert: User) -> list[Judgement]:
 
 def draft_for(session: Session, assignment: Assignment) -> dict[str, Any] | None:
     """The assignment's saved judgement in the input's JSON shape, or None before the first save."""
-    judgement = session.scalar(select(Judgement).where(Judgement.assignment_id == assignment.id))
+    judgement = session.scalar(sql.judgement_of(), {"assignment_id": assignment.id})
     if judgement is None:
         return None
-    ids = tuple(session.scalars(select(TaskItem.completion_id).where(TaskItem.task_id == assignment.task_id)
-                                .order_by(TaskItem.position)))
+    ids = tuple(session.scalars(sql.answer_ids(), {"task_id": assignment.task_id}))
     return draft_json(judgement, assignment, ids)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..common import audit
@@ -22,6 +21,7 @@ from ..tasks.service import is_lease_live, refresh_task_progress, renew_lease
 from .activity import expert_figures, record_heartbeat
 from .forms import JudgementInput
 from .ordering import to_canonical_preference
+from . import statements as sql
 from .queries import (
     TaskContext, describe_assignment, draft_for, draft_json, judgement_json, list_returned, task_context,
 )
@@ -35,8 +35,7 @@ __all__ = [
 
 def load_draft(session: Session, assignment: Assignment) -> Judgement | None:
     """The assignment's judgement (draft or submitted), or None when nothing was saved yet."""
-    query = select(Judgement).where(Judgement.assignment_id == assignment.id).execution_options(populate_existing=True)
-    return session.scalar(query)
+    return session.scalar(sql.judgement_of(), {"assignment_id": assignment.id})
 
 
 def save_draft(session: Session, assignment: Assignment, data: JudgementInput, *, now: dt.datetime) -> Judgement:
@@ -87,8 +86,7 @@ def _lock_assignment(session: Session, assignment: Assignment) -> None:
     SQLite needs no row lock: the request's write transaction began with BEGIN IMMEDIATE.
     """
     if not is_sqlite(session):
-        session.execute(select(Assignment).where(Assignment.id == assignment.id)
-                        .with_for_update(key_share=True).execution_options(populate_existing=True))
+        session.execute(sql.lock_assignment(), {"assignment_id": assignment.id})
 
 
 def _own_and_replayed(session: Session, assignment: Assignment, key: str | None) -> tuple[Judgement | None, Judgement | None]:
@@ -96,10 +94,7 @@ def _own_and_replayed(session: Session, assignment: Assignment, key: str | None)
 
     A key that produced another assignment's judgement is a conflict, not a replay.
     """
-    condition = Judgement.assignment_id == assignment.id
-    if key is not None:
-        condition = condition | (Judgement.idempotency_key == key)
-    rows = session.scalars(select(Judgement).where(condition).execution_options(populate_existing=True)).all()
+    rows = session.scalars(sql.judgement_or_key(), {"assignment_id": assignment.id, "key": key}).all()
     own = next((j for j in rows if j.assignment_id == assignment.id), None)
     replay = next((j for j in rows if key is not None and j.idempotency_key == key), None)
     if replay is not None and replay is not own:
@@ -163,8 +158,8 @@ def _mark_submitted(session: Session, judgement: Judgement, assignment: Assignme
     judgement.active_seconds = assignment.active_seconds
     assignment.status = AssignmentStatus.submitted
     assignment.submitted_at = assignment.submitted_at or now
-    session.flush()
-    session.add(JudgementRevision(judgement_id=judgement.id, revision=judgement.revision,
+    # Linked through the relationship, so one flush writes the judgement and its revision.
+    session.add(JudgementRevision(judgement=judgement, revision=judgement.revision,
                                   data=_snapshot(judgement, assignment), created_at=now))
 
 

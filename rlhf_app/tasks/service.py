@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..common import audit
@@ -23,13 +23,12 @@ from ..common.errors import Conflict, NotFound, ValidationError
 from ..common.permissions import can_own_assignment
 from ..common.text import text_problem
 from ..db import WRITE_OPTION, begin_write, is_sqlite
-from ..models import (
-    Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, ProjectStatus, Task, TaskItem, TaskStatus, User,
-)
+from ..models import Assignment, AssignmentStatus, Project, Task, TaskStatus, User
+from . import statements as sql
 
 SKIP_REASONS = ("outside_expertise", "bad_prompt", "other")
 MAX_SKIP_NOTE = 2_000
-COUNTED = (JudgementStatus.submitted, JudgementStatus.approved, JudgementStatus.returned)
+COUNTED = sql.COUNTED  # judgement statuses that hold one of a task's slots
 MAX_CLAIM_ATTEMPTS = 32
 _system_rng = random.SystemRandom()
 
@@ -78,9 +77,8 @@ def _judgeable_projects(session: Session, expert: User, slug: str | None) -> lis
     """Active projects in the expert's domains (only ``slug`` when given)."""
     domains = list(expert.domains or [])
     if slug is None:
-        query = select(Project).where(Project.status == ProjectStatus.active, Project.domain.in_(domains))
-        return list(session.scalars(query.order_by(Project.id)))
-    project = session.scalar(select(Project).where(Project.slug == slug))
+        return list(session.scalars(sql.projects_in_domains(), {"domains": domains}))
+    project = session.scalar(sql.project_by_slug(), {"slug": slug})
     if project is None or project.domain not in domains:
         raise NotFound(f"There is no project '{slug}' in your domains.")
     return [project] if project.is_active else []
@@ -89,7 +87,7 @@ def _judgeable_projects(session: Session, expert: User, slug: str | None) -> lis
 def _lock_expert(session: Session, expert: User) -> None:
     """Serialise one expert's claims (two tabs) on PostgreSQL; SQLite is serialised already."""
     if not is_sqlite(session):
-        session.execute(select(User.id).where(User.id == expert.id).with_for_update(key_share=True))
+        session.execute(sql.lock_user(), {"user_id": expert.id})
 
 
 def find_open_assignment(
@@ -105,11 +103,8 @@ def find_open_assignment(
 
 def _held_assignments(session: Session, expert: User, project_ids: list[int]) -> list[tuple[Assignment, int]]:
     """The expert's active assignments (live or expired leases) in the projects, most recent first."""
-    query = (select(Assignment, Task.project_id).join(Task, Task.id == Assignment.task_id)
-             .where(Assignment.expert_id == expert.id, Assignment.status == AssignmentStatus.active,
-                    Task.project_id.in_(project_ids))
-             .order_by(Assignment.claimed_at.desc(), Assignment.id.desc()).limit(5))
-    return [(assignment, project_id) for assignment, project_id in session.execute(query)]
+    rows = session.execute(sql.held_assignments(), {"expert_id": expert.id, "project_ids": project_ids})
+    return [(assignment, project_id) for assignment, project_id in rows]
 
 
 def _renew_expired(session: Session, held: list[tuple[Assignment, Project]], now: dt.datetime) -> Assignment | None:
@@ -176,54 +171,34 @@ def _first_candidate(
     Rows other claimers hold are skipped first; only when every candidate is held does a second
     pass wait for one (PostgreSQL), so a busy queue never answers "nothing left" by mistake.
     """
-    passes = [True] if is_sqlite(session) else [True, False]
-    for skip_locked in passes:
+    params = {"project_id": project.id, "overlap": project.judgements_per_task, "expert_id": expert.id,
+              "now": now, "excluded": excluded}
+    for skip_locked in ([True] if is_sqlite(session) else [True, False]):
         for gold in pools:
-            row = session.execute(_candidate_row(expert, project, now, gold, excluded, skip_locked)).first()
+            row = session.execute(sql.candidate(gold, skip_locked, bool(excluded)), params).first()
             if row is not None:
                 return row[0], row[1]
     return None
 
 
-def _candidate_row(
-    expert: User, project: Project, now: dt.datetime, gold: bool, excluded: list[int], skip_locked: bool,
-) -> sa.Select:
-    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
-    query = _candidates(expert, [project], now).where(Task.is_gold == gold)
-    if excluded:
-        query = query.where(Task.id.not_in(excluded))
-    query = query.with_only_columns(Task.id, answers).limit(1)
-    return query.with_for_update(of=Task, key_share=True, skip_locked=skip_locked)
-
-
 def _candidates(expert: User, projects: list[Project], now: dt.datetime) -> sa.Select:
     """Open tasks with a free slot that the expert never held, oldest and least-covered first."""
-    mine = exists().where(Assignment.task_id == Task.id, Assignment.expert_id == expert.id)
-    conditions = [sa.and_(Task.project_id == p.id, Task.submitted_count + _active_leases(now) < p.judgements_per_task)
+    never_held = ~exists().where(Assignment.task_id == Task.id, Assignment.expert_id == expert.id)
+    leases = sql.active_leases(Task.id).correlate(Task)
+    conditions = [sa.and_(Task.project_id == p.id, Task.submitted_count + leases < p.judgements_per_task)
                   for p in projects]
-    return (select(Task).where(Task.status == TaskStatus.open, sa.or_(*conditions), ~mine)
-            .order_by(Task.submitted_count, Task.id))
-
-
-def _active_leases(now: dt.datetime, task_id: int | None = None) -> sa.ScalarSelect:
-    """How many unexpired active assignments hold a slot of the (correlated or given) task."""
-    task = Task.id if task_id is None else sa.literal(task_id)
-    query = select(func.count()).select_from(Assignment).where(
-        Assignment.task_id == task, Assignment.status == AssignmentStatus.active, Assignment.lease_expires_at > now)
-    return query.correlate(Task).scalar_subquery() if task_id is None else query.scalar_subquery()
+    return (select(Task).where(Task.status == TaskStatus.open, sa.or_(*conditions), never_held)
+            .order_by(Task.submitted_count, Task.id).params(now=now))
 
 
 def _lock_task(session: Session, task_id: int) -> bool:
     """Lock one task row (PostgreSQL; SQLite is serialised already); False when someone holds it."""
-    if is_sqlite(session):
-        return True
-    query = select(Task.id).where(Task.id == task_id).with_for_update(key_share=True, skip_locked=True)
-    return session.scalar(query) is not None
+    return is_sqlite(session) or session.scalar(sql.lock_task(), {"task_id": task_id}) is not None
 
 
 def slots_left(session: Session, task_id: int, project: Project, now: dt.datetime) -> int:
     """Free slots of a task now, counted in a fresh statement (call it holding the row lock)."""
-    taken = session.scalar(select(Task.submitted_count + _active_leases(now, task_id)).where(Task.id == task_id))
+    taken = session.scalar(sql.slots_taken(), {"task_id": task_id, "now": now})
     return project.judgements_per_task - int(taken or 0)
 
 
@@ -304,15 +279,11 @@ def refresh_task_progress(session: Session, task_id: int, *, overlap: int | None
     On PostgreSQL the task row is locked first, so the count (a later statement, hence a later
     snapshot) sees a concurrent submission to the same task that committed while we waited.
     """
+    params = {"task_id": task_id}
     if not is_sqlite(session):
-        session.execute(select(Task.id).where(Task.id == task_id).with_for_update(key_share=True))
+        session.execute(sql.wait_for_task(), params)
     if overlap is None:
-        overlap = session.scalar(select(Project.judgements_per_task).join(Task, Task.project_id == Project.id)
-                                 .where(Task.id == task_id))
-    counted = (select(func.count()).select_from(Judgement)
-               .where(Judgement.task_id == task_id, Judgement.status.in_(COUNTED)).scalar_subquery())
-    status = sa.case((counted >= (overlap or 1), TaskStatus.complete.value), else_=TaskStatus.open.value)
-    row = session.execute(sa.update(Task).where(Task.id == task_id).values(submitted_count=counted, status=status)
-                          .returning(Task.submitted_count, Task.status)
-                          .execution_options(synchronize_session="fetch")).one()
+        overlap = session.scalar(sql.overlap_of_task(), params)
+    row = session.execute(sql.recount_task(), {**params, "overlap": overlap or 1},
+                          execution_options={"synchronize_session": "fetch"}).one()
     return TaskProgress(submitted_count=row.submitted_count, status=row.status)

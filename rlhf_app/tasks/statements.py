@@ -1,0 +1,107 @@
+"""The queue's SQL, built once with bound parameters and reused.
+
+A claim runs on every "next task" click, so its statements are constructed once per process:
+SQLAlchemy then reuses their memoised cache keys and compiled forms instead of rebuilding both
+on every call (about 0.3 ms saved per statement). Parameters are named in each docstring.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam, exists, func, select
+
+from ..models import Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, ProjectStatus, Task, TaskItem, TaskStatus, User
+
+COUNTED = (JudgementStatus.submitted, JudgementStatus.approved, JudgementStatus.returned)
+
+
+def active_leases(task_id: sa.ColumnElement[int]) -> sa.ScalarSelect:
+    """How many unexpired active assignments hold a slot of ``task_id`` (uses ``:now``)."""
+    return (select(func.count()).select_from(Assignment)
+            .where(Assignment.task_id == task_id, Assignment.status == AssignmentStatus.active,
+                   Assignment.lease_expires_at > bindparam("now"))
+            .scalar_subquery())
+
+
+@cache
+def projects_in_domains() -> sa.Select:
+    """Active projects whose domain is in ``:domains`` (a list)."""
+    return (select(Project).where(Project.status == ProjectStatus.active,
+                                  Project.domain.in_(bindparam("domains", expanding=True)))
+            .order_by(Project.id))
+
+
+@cache
+def project_by_slug() -> sa.Select:
+    """The project with ``:slug``."""
+    return select(Project).where(Project.slug == bindparam("slug"))
+
+
+@cache
+def lock_user() -> sa.Select:
+    """Lock ``:user_id``'s row against another claim of the same expert (PostgreSQL)."""
+    return select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+
+
+@cache
+def held_assignments() -> sa.Select:
+    """``:expert_id``'s active assignments (live or expired) in ``:project_ids``, most recent first."""
+    return (select(Assignment, Task.project_id).join(Task, Task.id == Assignment.task_id)
+            .where(Assignment.expert_id == bindparam("expert_id"), Assignment.status == AssignmentStatus.active,
+                   Task.project_id.in_(bindparam("project_ids", expanding=True)))
+            .order_by(Assignment.claimed_at.desc(), Assignment.id.desc()).limit(5))
+
+
+@cache
+def candidate(gold: bool, skip_locked: bool, excluding: bool) -> sa.Select:
+    """Lock the first open task of ``:project_id`` with a free slot (of ``:overlap``) that
+    ``:expert_id`` never held, least covered then oldest; (task id, answer count).
+
+    ``excluding`` adds ``NOT IN :excluded``; the ``(project_id, status, submitted_count, id)``
+    index serves the order.
+    """
+    never_held = ~exists().where(Assignment.task_id == Task.id, Assignment.expert_id == bindparam("expert_id"))
+    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
+    query = (select(Task.id, answers)
+             .where(Task.project_id == bindparam("project_id"), Task.status == TaskStatus.open,
+                    Task.submitted_count + active_leases(Task.id).correlate(Task) < bindparam("overlap"),
+                    never_held, Task.is_gold == gold)
+             .order_by(Task.submitted_count, Task.id).limit(1))
+    if excluding:
+        query = query.where(Task.id.not_in(bindparam("excluded", expanding=True)))
+    return query.with_for_update(of=Task, key_share=True, skip_locked=skip_locked)
+
+
+@cache
+def lock_task() -> sa.Select:
+    """Lock task ``:task_id`` unless another transaction holds it (PostgreSQL)."""
+    return select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True, skip_locked=True)
+
+
+@cache
+def wait_for_task() -> sa.Select:
+    """Lock task ``:task_id``, waiting for whoever holds it (PostgreSQL)."""
+    return select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
+
+
+@cache
+def slots_taken() -> sa.Select:
+    """Counted judgements plus live leases of task ``:task_id`` at ``:now``."""
+    return select(Task.submitted_count + active_leases(bindparam("task_id"))).where(Task.id == bindparam("task_id"))
+
+
+@cache
+def overlap_of_task() -> sa.Select:
+    """The overlap of ``:task_id``'s project."""
+    return select(Project.judgements_per_task).join(Task, Task.project_id == Project.id).where(Task.id == bindparam("task_id"))
+
+
+@cache
+def recount_task() -> sa.Update:
+    """Set task ``:task_id``'s counted judgements and derived status against ``:overlap``."""
+    counted = (select(func.count()).select_from(Judgement)
+               .where(Judgement.task_id == bindparam("task_id"), Judgement.status.in_(COUNTED)).scalar_subquery())
+    status = sa.case((counted >= bindparam("overlap"), TaskStatus.complete.value), else_=TaskStatus.open.value)
+    return (sa.update(Task).where(Task.id == bindparam("task_id")).values(submitted_count=counted, status=status)
+            .returning(Task.submitted_count, Task.status))
