@@ -297,8 +297,15 @@ def parse_idempotency_key(value: Any) -> str | None:
 
 def parse_confirm(value: Any) -> bool:
     """``confirm`` from JSON (a boolean) or a form (``1``/``true``/``on``...), defaulting to False."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
+    return parse_bool(value, "confirm", default=False)
+
+
+def parse_bool(value: Any, name: str, *, default: bool) -> bool:
+    """A JSON boolean or a form's ``1``/``true``/``on``/``0``/``false``/``off``; ``default`` when absent."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
     if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
         return value.strip().lower() in TRUE_WORDS
-    raise ValidationError({"confirm": f"must be true or false, not {_show(value)}"})
+    raise ValidationError({name: f"must be true or false, not {_show(value)}"})

@@ -56,6 +56,7 @@ def describe_assignment(session: Session, assignment: Assignment) -> dict[str, A
 
 
 def assignment_json(assignment: Assignment) -> dict[str, Any]:
+    """The assignment's id, task, status, lease and active time."""
     return {
         "id": assignment.id, "task_id": assignment.task_id, "status": assignment.status.value,
         "claimed_at": assignment.claimed_at.isoformat(), "lease_expires_at": assignment.lease_expires_at.isoformat(),

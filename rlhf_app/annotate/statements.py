@@ -69,6 +69,7 @@ def judgement_or_key() -> sa.Select:
 
 @cache
 def judgement_status() -> sa.Select:
+    """The status of ``:assignment_id``'s judgement."""
     return select(Judgement.status).where(Judgement.assignment_id == bindparam("assignment_id"))
 
 
@@ -88,4 +89,5 @@ def latest_interval() -> sa.Select:
 
 @cache
 def project_of_task() -> sa.Select:
+    """The project of ``:task_id``."""
     return select(Project).join(Task, Task.project_id == Project.id).where(Task.id == bindparam("task_id"))

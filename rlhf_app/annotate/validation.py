@@ -42,6 +42,7 @@ class TaskShape:
 
     @property
     def is_pairwise(self) -> bool:
+        """Two answers: judged by a preference; more: by a ranking."""
         return len(self.completion_ids) == 2
 
     def label(self, completion_id: int) -> str:
@@ -50,6 +51,7 @@ class TaskShape:
         return label_for(self.display_order.index(position))
 
     def displayed_ids(self) -> list[int]:
+        """Completion ids in the order the expert saw them."""
         return [self.completion_ids[p] for p in self.display_order]
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from ..annotate import service as annotate
-from ..annotate.forms import parse_confirm, parse_idempotency_key, parse_judgement_json
+from ..annotate.forms import parse_bool, parse_confirm, parse_idempotency_key, parse_judgement_json
 from ..annotate.queries import assignment_json, draft_for
 from ..common.clock import utcnow
 from ..common.decorators import role_required
@@ -89,7 +89,8 @@ def heartbeat(assignment_id: int):
     """Record a heartbeat; answers the assignment's active seconds."""
     session = get_session()
     assignment = _own(assignment_id)
-    focused = parse_confirm((request.get_json(silent=True) or {}).get("focused", True))
+    body = request.get_json(silent=True)
+    focused = parse_bool(body.get("focused") if isinstance(body, dict) else None, "focused", default=True)
     seconds = annotate.record_heartbeat(session, assignment, now=utcnow(), focused=focused)
     session.commit()
     return jsonify({"active_seconds": seconds, "lease_expires_at": assignment.lease_expires_at.isoformat()})

@@ -30,6 +30,7 @@ SKIP_REASONS = ("outside_expertise", "bad_prompt", "other")
 MAX_SKIP_NOTE = 2_000
 COUNTED = sql.COUNTED  # judgement statuses that hold one of a task's slots
 MAX_CLAIM_ATTEMPTS = 32
+MAX_ID = 2**31 - 1
 _system_rng = random.SystemRandom()
 
 
@@ -224,6 +225,7 @@ def renew_lease(assignment: Assignment, project: Project, now: dt.datetime, *, c
 
 
 def is_lease_live(assignment: Assignment, now: dt.datetime) -> bool:
+    """Active and not yet expired at ``now``."""
     return assignment.status is AssignmentStatus.active and assignment.lease_expires_at > now
 
 
@@ -231,7 +233,8 @@ def is_lease_live(assignment: Assignment, now: dt.datetime) -> bool:
 
 def get_own_assignment(session: Session, assignment_id: int, expert: User) -> Assignment:
     """The expert's assignment; another expert's id or an unknown one raises NotFound alike."""
-    assignment = session.get(Assignment, assignment_id)
+    in_range = 0 < assignment_id <= MAX_ID  # larger ids overflow the column type (a 500, not a 404)
+    assignment = session.get(Assignment, assignment_id) if in_range else None
     if assignment is None or not can_own_assignment(expert, assignment.expert_id):
         raise NotFound(f"There is no assignment {assignment_id}.")
     return assignment

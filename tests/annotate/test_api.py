@@ -149,6 +149,22 @@ def test_draft_needs_a_json_object(client, headers, task):
     assert response.status_code == 422 and "body" in response.get_json()["error"]["details"]["fields"]
 
 
+@pytest.mark.parametrize("body", [None, [], "x", {"focused": "sometimes"}])
+def test_heartbeat_tolerates_odd_bodies_or_names_the_field(client, headers, task, body):
+    assignment_id = claim(client, headers)["assignment"]["id"]
+    response = client.post(f"/api/v1/assignments/{assignment_id}/heartbeat", headers=headers, json=body)
+    if isinstance(body, dict):
+        assert response.status_code == 422 and "focused" in response.get_json()["error"]["details"]["fields"]
+    else:
+        assert response.status_code == 200
+
+
+def test_unfocused_heartbeat_over_http_counts_nothing(client, session, headers, task):
+    assignment_id = claim(client, headers)["assignment"]["id"]
+    response = client.post(f"/api/v1/assignments/{assignment_id}/heartbeat", headers=headers, json={"focused": False})
+    assert response.status_code == 200 and count(session, ActivityInterval) == 0
+
+
 def test_heartbeat_answers_active_seconds_and_stores_an_interval(client, session, headers, task):
     assignment_id = claim(client, headers)["assignment"]["id"]
     response = client.post(f"/api/v1/assignments/{assignment_id}/heartbeat", headers=headers, json={"focused": True})
@@ -256,9 +272,31 @@ def test_another_experts_assignment_is_404(client, session, task, method, action
 
 
 @pytest.mark.parametrize(("method", "action"), OWN_ENDPOINTS)
-def test_unknown_assignment_is_404(client, headers, method, action):
-    response = getattr(client, method)(f"/api/v1/assignments/999999/{action}", headers=headers, json={})
+@pytest.mark.parametrize("assignment_id", [999999, 0, 2**31, 10**30])
+def test_unknown_assignment_is_404(client, headers, method, action, assignment_id):
+    response = getattr(client, method)(f"/api/v1/assignments/{assignment_id}/{action}", headers=headers, json={})
     assert response.status_code == 404
+
+
+HOSTILE_BODIES = [
+    {"preference": 10**30}, {"confidence": -(10**30)}, {"ranking": {"1": None}}, {"ranking": {str(10**11): 1}},
+    {"scores": {"1": None}}, {"scores": {"1": {"accuracy": None}}}, {"scores": {str(10**20): {"a": 1}}},
+    {"scores": {"1": {"accuracy": 10**30}}}, {"critiques": {"1": None}}, {"critiques": {"1": {"nested": ["x"]}}},
+    {"rewrite_source_id": 10**20}, {"rewrite_source_id": 3.5}, {"flags": [None, 3]}, {"flags": {"a": 1}},
+    {"rewrite": "\u2028line\u2029sep\u0085"}, {"critiques": {"1": "\ud83d"}}, {"idempotency_key": "' OR 1=1 --"},
+    {"idempotency_key": ["k" * 20]}, {"confirm": {"yes": True}}, {"reason": "other", "note": "x" * 5000},
+    {"ranking": {"1": 1, "2": "1"}}, {"preference": None, "ranking": None, "scores": None, "critiques": None},
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES)
+@pytest.mark.parametrize("action", ["draft", "submit", "skip", "heartbeat"])
+def test_hostile_bodies_never_cause_a_server_error(client, headers, task, body, action):
+    assignment_id = claim(client, headers)["assignment"]["id"]
+    method = client.put if action == "draft" else client.post
+    response = method(f"/api/v1/assignments/{assignment_id}/{action}", headers=headers, json=body)
+    assert response.status_code < 500, response.get_data(as_text=True)
+    assert response.is_json
 
 
 def test_cookie_calls_need_the_csrf_header(login_as, session, task):

@@ -160,3 +160,13 @@ def test_confirm_reads_json_and_form_values(value, expected):
 @pytest.mark.parametrize("value", ["maybe", 1, [True]])
 def test_confirm_rejects_other_values(value):
     assert "confirm" in errors_of(parse_confirm, value)
+
+
+MODULES_WITHOUT_FLASK = ["annotate/forms.py", "annotate/activity.py", "annotate/statements.py", "tasks/statements.py"]
+
+
+@pytest.mark.parametrize("module", MODULES_WITHOUT_FLASK)
+def test_annotate_domain_modules_never_import_flask(module):
+    from ..test_layering import PACKAGE, flask_imports
+
+    assert flask_imports(PACKAGE / module) == []
