@@ -14,15 +14,13 @@ In every mode a decision whose strength is below ``tie_threshold`` is dropped.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 Vote = tuple[int, int, int]
 AGGREGATES = ("mean", "majority", "each")
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """``winner`` beat ``loser`` (canonical positions) with ``strength`` in (0, 3]."""
 
     winner: int

@@ -25,12 +25,15 @@ class OrdinalAlpha:
         if m < 2:
             return
         self.units += 1
+        if m == 2:  # the common case, kept cheap: a million-judgement export calls this per task
+            a, b = values
+            self.unanimous += (a > 0) == (b > 0) and (a < 0) == (b < 0)
+            coincidences = self.coincidences
+            coincidences[(a, b)] = coincidences.get((a, b), 0.0) + 1.0
+            coincidences[(b, a)] = coincidences.get((b, a), 0.0) + 1.0
+            return
         if _same_direction(values):
             self.unanimous += 1
-        if m == 2:
-            self._add(values[0], values[1], 1.0)
-            self._add(values[1], values[0], 1.0)
-            return
         counts = Counter(values)
         for c, n_c in counts.items():
             for k, n_k in counts.items():

@@ -13,6 +13,7 @@ import orjson
 
 from .formats import SCHEMA_VERSIONS, features_for
 from .options import ExportOptions
+from .queries import Funnel
 from .rows import ExportStats
 
 FILES = ("train.jsonl", "test.jsonl", "README.md", "manifest.json")
@@ -106,16 +107,17 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def render_card(project: ProjectFacts, options: ExportOptions, stats: ExportStats, funnel: dict[str, int]) -> str:
+def render_card(project: ProjectFacts, options: ExportOptions, stats: ExportStats, funnel: Funnel) -> str:
     """The whole README.md: YAML header, then how the data was made, agreement and what was dropped."""
     sections = [front_matter(project, options, stats), f"# {project.name}: `{options.format}` export\n",
-                _collection(project, stats), _contents(stats), _agreement(stats),
+                _collection(project, stats, funnel), _contents(stats), _agreement(stats),
                 _dropped(stats, funnel), _usage(options), _parameters(options)]
     return "\n".join(sections)
 
 
-def _collection(project: ProjectFacts, stats: ExportStats) -> str:
-    versions = ", ".join(f"v{v}" for v in sorted(stats.guideline_versions)) or "none"
+def _collection(project: ProjectFacts, stats: ExportStats, funnel: Funnel) -> str:
+    first, last = funnel.guideline_versions or (None, None)
+    versions = "none" if first is None else f"v{first}" if first == last else f"v{first} to v{last}"
     review = (f"{project.review_rate:.0%} of judgements were sampled for review and only approved judgements are "
               "included" if project.review_rate > 0 else "Judgements were not sampled for review; submitted and "
               "approved judgements are included")
@@ -126,7 +128,7 @@ def _collection(project: ProjectFacts, stats: ExportStats) -> str:
         "expert saw the answers in their own random order, without model names, and gave a preference from "
         "-3 to 3 (or a ranking), rubric scores and a critique per answer, and optionally a rewrite. "
         f"{review}. Guideline versions: {versions}.\n\n"
-        f"- Experts: {len(stats.experts)} (pseudonymous; no identities are exported)\n"
+        f"- Experts: {funnel.experts} (pseudonymous; no identities are exported)\n"
         f"- Domains: {project.domain}\n"
         f"- Models answering: {', '.join(sorted(stats.models)) or 'none'}\n"
         f"- Tasks: {stats.tasks}; judgements used: {stats.judgements}\n"
@@ -150,9 +152,9 @@ def _agreement(stats: ExportStats) -> str:
     )
 
 
-def _dropped(stats: ExportStats, funnel: dict[str, int]) -> str:
+def _dropped(stats: ExportStats, funnel: Funnel) -> str:
     lines = ["## What was dropped and why\n", "| what | count |", "|---|---|"]
-    steps = list(funnel.items())
+    steps = list(funnel.steps.items())
     for (_, before), (name, after) in zip(steps, steps[1:]):
         if before - after:
             lines.append(f"| {FUNNEL_REASONS[name]} | {before - after} |")
@@ -177,7 +179,7 @@ def _parameters(options: ExportOptions) -> str:
     return "## Parameters\n\n| parameter | value |\n|---|---|\n" + "\n".join(rows) + "\n"
 
 
-def manifest(project: ProjectFacts, options: ExportOptions, stats: ExportStats, funnel: dict[str, int],
+def manifest(project: ProjectFacts, options: ExportOptions, stats: ExportStats, funnel: Funnel,
              files: dict[str, dict[str, Any]], app_version: str) -> bytes:
     """manifest.json: parameters, counts and the sha256 of every other file, keys sorted."""
     data = {
@@ -188,13 +190,13 @@ def manifest(project: ProjectFacts, options: ExportOptions, stats: ExportStats, 
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
-def counts(stats: ExportStats, funnel: dict[str, int]) -> dict[str, Any]:
+def counts(stats: ExportStats, funnel: Funnel) -> dict[str, Any]:
     """Row counts and reasons, as stored on the ExportRun row and in the manifest."""
     alpha = stats.agreement.alpha()
     return {
         "train": stats.rows["train"], "test": stats.rows["test"],
         "prompts": {s: len(stats.prompts[s]) for s in ("train", "test")},
-        "tasks": stats.tasks, "judgements": stats.judgements, "experts": len(stats.experts),
-        "filters": funnel, "dropped": dict(sorted(stats.dropped.items())),
+        "tasks": stats.tasks, "judgements": stats.judgements, "experts": funnel.experts,
+        "filters": funnel.steps, "dropped": dict(sorted(stats.dropped.items())),
         "krippendorff_alpha_ordinal": None if alpha is None else round(alpha, 6),
     }

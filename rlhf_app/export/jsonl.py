@@ -23,6 +23,8 @@ FLUSH_BYTES = 1 << 20
 
 def escape_line_breakers(data: bytes) -> bytes:
     """Escape the Unicode line separators JSON allows raw but line readers split on."""
+    if data.isascii():  # one fast pass settles the common case
+        return data
     for raw, escaped in _LINE_BREAKERS:
         if raw in data:
             data = data.replace(raw, escaped)
@@ -67,11 +69,18 @@ class JsonlWriter:
         self._file: BinaryIO = open(path, "wb")
 
     def write(self, row: Any) -> None:
-        line, repaired = encode_line(row)
-        self.repaired += repaired
-        self._buffer.append(line)
-        self._buffered += len(line)
-        self.rows += 1
+        self.write_many([row])
+
+    def write_many(self, rows: list[Any]) -> None:
+        for row in rows:
+            try:
+                line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+            except orjson.JSONEncodeError:
+                line, _ = encode_line(row)
+                self.repaired += 1
+            self._buffer.append(line)
+            self._buffered += len(line)
+        self.rows += len(rows)
         if self._buffered >= FLUSH_BYTES:
             self.flush()
 

@@ -29,7 +29,7 @@ from ..models import ExportRun, Project, Role, User
 from . import card
 from .jsonl import JsonlWriter, dumps_line
 from .options import ExportOptions, validate_options
-from .queries import experts_below, funnel, iter_task_groups, judgement_conditions
+from .queries import Funnel, experts_below, funnel, iter_task_groups, judgement_conditions
 from .rows import RowBuilder, ExportStats
 from .splits import SPLITS
 
@@ -45,12 +45,12 @@ class ExportPlan:
     facts: card.ProjectFacts
     options: ExportOptions
     conditions: list[Any]
-    funnel: dict[str, int]
+    funnel: Funnel
 
     @property
     def judgements(self) -> int:
         """How many judgements pass every filter (the progress bar's total)."""
-        return list(self.funnel.values())[-1]
+        return self.funnel.exported
 
 
 def plan_export(session: Session, project: Project, options: ExportOptions) -> ExportPlan:
@@ -72,12 +72,17 @@ def _begin_snapshot(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+def new_builder(plan: ExportPlan) -> RowBuilder:
+    """A row builder for the plan's options."""
+    return RowBuilder(plan.options, plan.facts.domain)
+
+
 def iter_rows(session: Session, plan: ExportPlan, builder: RowBuilder,
-              progress: Progress | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(split, row)`` for every exported row, in task order."""
+              progress: Progress | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``(split, rows)`` per task, in task order."""
     detailed = plan.options.format == "judgements"
     for group in iter_task_groups(session, plan.project_id, plan.conditions, detailed=detailed):
-        yield from builder.rows(group)
+        yield builder.rows(group)
         if progress is not None:
             progress(len(group.judgements))
 
@@ -85,8 +90,9 @@ def iter_rows(session: Session, plan: ExportPlan, builder: RowBuilder,
 def open_stream(session: Session, project: Project, options: ExportOptions, split: str | None = None) -> Iterator[bytes]:
     """Validate now, then return an iterator of finished JSON lines (about 64 KB per chunk)."""
     plan = plan_export(session, project, options)
-    builder = RowBuilder(options, project.domain)
-    return _chunks(row for row_split, row in iter_rows(session, plan, builder) if split in (None, row_split))
+    rows = (row for row_split, rows in iter_rows(session, plan, new_builder(plan)) if split in (None, row_split)
+            for row in rows)
+    return _chunks(rows)
 
 
 def _chunks(rows: Iterator[dict[str, Any]], size: int = 1 << 16) -> Iterator[bytes]:
@@ -143,11 +149,12 @@ def _final_folder(export_dir: Path, slug: str, fmt: str, now: dt.datetime) -> Pa
 
 def _write_folder(session: Session, plan: ExportPlan, folder: Path,
                   progress: Progress | None) -> tuple[ExportStats, dict[str, dict[str, Any]]]:
-    builder = RowBuilder(plan.options, plan.facts.domain)
+    builder = new_builder(plan)
     writers = {split: JsonlWriter(folder / f"{split}.jsonl") for split in SPLITS}
     try:
-        for split, row in iter_rows(session, plan, builder, progress):
-            writers[split].write(row)
+        for split, rows in iter_rows(session, plan, builder, progress):
+            if rows:
+                writers[split].write_many(rows)
     finally:
         for writer in writers.values():
             writer.close()

@@ -14,12 +14,16 @@ _SCALE = 1 << 64
 
 
 class Splitter:
-    """``split_of(prompt_key)`` is "test" for about ``test_fraction`` of prompts, else "train"."""
+    """``split_of(prompt_key)`` is "test" for about ``test_fraction`` of prompts, else "train".
+
+    The hash is BLAKE2b keyed with the seed, 8 bytes read as an unsigned integer and compared
+    with ``test_fraction`` of 2**64.
+    """
 
     def __init__(self, seed: int, test_fraction: float) -> None:
-        self._salt = f"{seed}:".encode("ascii")
+        self._key = seed.to_bytes(8, "big")
         self._cutoff = int(test_fraction * _SCALE)
 
     def split_of(self, prompt_key: str) -> str:
-        digest = hashlib.sha256(self._salt + prompt_key.encode("utf-8")).digest()
-        return "test" if int.from_bytes(digest[:8], "big") < self._cutoff else "train"
+        digest = hashlib.blake2b(prompt_key.encode(), digest_size=8, key=self._key).digest()
+        return "test" if int.from_bytes(digest, "big") < self._cutoff else "train"

@@ -15,7 +15,7 @@ from rlhf_app.models import ExportRun, Project
 from .scenario import build_golden
 
 STAMP = dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.timezone.utc)
-GOLDEN_SPLIT = {"seed": 0, "test_fraction": 0.4}
+GOLDEN_SPLIT = {"seed": 1, "test_fraction": 0.4}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from rlhf_app.models import ExportRun, Role
 
 from .conftest import GOLDEN_SPLIT
 
-FORM = {"project": "golden", "format": "trl", "aggregate": "mean", "tie_threshold": "0.5", "seed": "0",
+FORM = {"project": "golden", "format": "trl", "aggregate": "mean", "tie_threshold": "0.5", "seed": "1",
         "test_fraction": "0.4", "margin": "1"}
 
 
@@ -148,7 +148,7 @@ def test_bad_form_values_answer_422_naming_the_field(lab, session, field, value)
 
 def test_api_streams_the_same_rows_as_the_service(lab, golden, session):
     client, user = lab
-    response = fetch(client, "/api/v1/projects/golden/export?format=trl&margin=true&seed=0&test_fraction=0.4",
+    response = fetch(client, "/api/v1/projects/golden/export?format=trl&margin=true&seed=1&test_fraction=0.4",
                           headers=bearer(session, user))
     assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
     expected = b"".join(open_stream(session, golden, ExportOptions(format="trl", margin=True, **GOLDEN_SPLIT)))
@@ -157,7 +157,7 @@ def test_api_streams_the_same_rows_as_the_service(lab, golden, session):
 
 def test_api_streams_one_split_on_request(lab, golden, session):
     client, user = lab
-    response = fetch(client, "/api/v1/projects/golden/export?format=sft&split=test&test_fraction=0.4",
+    response = fetch(client, "/api/v1/projects/golden/export?format=sft&split=test&seed=1&test_fraction=0.4",
                           headers=bearer(session, user))
     expected = b"".join(open_stream(session, golden, ExportOptions(format="sft", **GOLDEN_SPLIT), "test"))
     assert response.data == expected
@@ -188,12 +188,12 @@ def test_openapi_documents_the_export_endpoint(client):
 
 def test_cli_exports_and_prints_a_one_line_summary(runner, golden, session, tmp_path):
     result = runner.invoke(args=["export", "--project", "golden", "--format", "trl", "--margin", "--with-rewrites",
-                                 "--seed", "0", "--test-fraction", "0.4", "--since", "2026-01-01"])
+                                 "--seed", "1", "--test-fraction", "0.4", "--since", "2026-01-01"])
     assert result.exit_code == 0, result.output
     run = session.query(ExportRun).one()
     assert run.parameters["since"] == "2026-01-01" and run.parameters["with_rewrites"] is True
     last = result.output.strip().splitlines()[-1]
-    assert last.startswith("golden: 3 train + 4 test rows of trl from 10 judgements by 3 experts")
+    assert last.startswith("golden: 4 train + 3 test rows of trl from 10 judgements by 3 experts")
     assert (tmp_path / "exports" / run.folder / "manifest.json").is_file()
 
 
