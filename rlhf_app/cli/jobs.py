@@ -1,6 +1,8 @@
 """``rlhf worker``: run queued generation jobs (RQ on RLHF_REDIS_URL)."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -20,7 +22,7 @@ def worker(burst: bool) -> None:
     url = current_app.config.get("REDIS_URL")
     if not url:
         fail("RLHF_REDIS_URL is not set: set it to the Redis the web app uses, e.g. redis://127.0.0.1:6379/0")
-    jobs.WORKER_APP = current_app._get_current_object()
+    jobs.WORKER_APP, jobs.WORKER_PID = current_app._get_current_object(), os.getpid()
     rq_worker = Worker([jobs.QUEUE_NAME], connection=Redis.from_url(url))
     click.echo(f"Worker {rq_worker.name} listening on queue '{jobs.QUEUE_NAME}' at {_redacted(url)}.")
     rq_worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")

@@ -1,6 +1,7 @@
 """Generation jobs through RQ on Redis: the web and API enqueue them, ``rlhf worker`` runs them."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from . import service
@@ -8,6 +9,7 @@ from . import service
 QUEUE_NAME = "generation"
 JOB_TIMEOUT_SECONDS = 24 * 3600
 WORKER_APP: Any = None  # set by ``rlhf worker``; otherwise each job builds the app from RLHF_* variables
+WORKER_PID: int | None = None  # the process that set WORKER_APP; RQ forks a work-horse per job
 
 
 def enqueue_generation(redis_url: str, job_id: int) -> str:
@@ -26,11 +28,16 @@ def run_generation_job(job_id: int) -> str:
     from .. import create_app
 
     app = WORKER_APP or create_app({"CLI": True})
-    # A forked work-horse must not share pooled connections with its parent (SQLAlchemy's advice).
-    app.extensions["rlhf_db"]["engine"].dispose(close=False)
-    with app.app_context():
-        session_factory = app.extensions["rlhf_db"]["sessionmaker"]
-        result = service.run_generation_job(session_factory, job_id, allowed_hosts=app.config["GENERATION_ALLOWED_HOSTS"])
+    engine = app.extensions["rlhf_db"]["engine"]
+    if WORKER_PID is not None and os.getpid() != WORKER_PID:
+        engine.dispose(close=False)  # a forked work-horse must not use its parent's pooled connections
+    try:
+        with app.app_context():
+            session_factory = app.extensions["rlhf_db"]["sessionmaker"]
+            result = service.run_generation_job(session_factory, job_id, allowed_hosts=app.config["GENERATION_ALLOWED_HOSTS"])
+    finally:
+        if WORKER_APP is None:
+            engine.dispose()
     return result.summary()
 
 
