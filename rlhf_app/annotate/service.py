@@ -47,11 +47,14 @@ def save_draft(session: Session, assignment: Assignment, data: JudgementInput, *
     problems = draft_problems(data, context.shape)
     if problems:
         raise ValidationError(problems)
+    started = judgement is None
     judgement = judgement or _new_judgement(session, assignment, context, now)
     _apply(judgement, assignment, data, context, now)
     if is_lease_live(assignment, now):
         renew_lease(assignment, context.project, now)
     session.flush()
+    if started:  # autosaves are not audited one by one; submissions freeze a revision instead
+        audit.record(session, _expert(session, assignment), "judgement.draft_started", judgement, now=now)
     return judgement
 
 

@@ -81,6 +81,8 @@ def test_saving_again_replaces_the_draft(session, task, assignment):
     draft = service.load_draft(session, assignment)
     assert (draft.confidence, draft.critiques, draft.updated_at) == (None, {str(b): "y"}, NOW + SECOND)
     assert count(session, Judgement) == 1
+    assert session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "Judgement")).all() == [
+        "judgement.draft_started"]
 
 
 def test_draft_rejects_out_of_scale_scores_but_not_missing_ones(session, task, assignment):
