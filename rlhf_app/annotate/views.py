@@ -6,14 +6,15 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..common.clock import utcnow
 from ..common.decorators import role_required
 from ..common.errors import ValidationError
 from ..dashboard.views import EXPERT_DASHBOARD_HOOKS
 from ..db import get_session
-from ..models import Assignment, Project, Role, User
+from ..models import Assignment, Project, Role, Task, TaskItem, User
 from ..projects.service import current_guideline
 from ..tasks import service as tasks
 from . import service
@@ -82,13 +83,20 @@ def skip(assignment_id: int):
 def _render(session: Session, assignment: Assignment, values: JudgementInput | None = None, status: int = 200, *,
             key: str | None = None, **extra):
     """Render the page with ``values`` (default: the saved draft); ``extra``: errors, warnings, is_dirty."""
-    task, judgement = assignment.task, service.load_draft(session, assignment)
+    task, judgement = _task_with_answers(session, assignment), service.load_draft(session, assignment)
     if values is None:
         values = values_from_judgement(judgement, task, assignment.display_order)
     project = session.get_one(Project, task.project_id)
     page = build_page(assignment, task, project, current_guideline(session, project), values,
                       idempotency_key=key or uuid.uuid4().hex, judgement=judgement, **extra)
     return render_template("annotate/task.html", page=page), status
+
+
+def _task_with_answers(session: Session, assignment: Assignment) -> Task:
+    """The task with its prompt and completions loaded in two queries (not one per answer)."""
+    query = (select(Task).where(Task.id == assignment.task_id)
+             .options(joinedload(Task.prompt), selectinload(Task.items).joinedload(TaskItem.completion)))
+    return session.scalars(query).one()
 
 
 def _render_again(session: Session, assignment: Assignment, key: str, status: int, **extra):
