@@ -356,3 +356,15 @@ def test_a_returned_judgement_opens_editable_with_the_reviewers_words(login_as, 
     assert "A reviewer sent this judgement back." in html
     assert "weak critique: Name the &lt;missing&gt; tax shield." in html
     assert 'data-editable="1"' in html
+
+
+def test_submitted_text_keeps_lf_line_breaks_as_autosave_does(login_as, session):
+    client, expert = login_as(Role.expert)
+    task, assignment = make_assigned(session, expert)
+    a, _ = shown_ids(task, assignment)
+    form = complete_form(task, assignment, rewrite="First line\r\n\r\nSecond line", **{f"critique-{a}": "One\r\nTwo"})
+    assert client.post(f"/annotate/{assignment.id}/submit", data=form).status_code == 302
+    fresh(session)
+    judgement = session.scalars(select(Judgement)).one()
+    assert judgement.rewrite == "First line\n\nSecond line"
+    assert judgement.critiques[str(a)] == "One\nTwo"
