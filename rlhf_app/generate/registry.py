@@ -66,11 +66,6 @@ class ModelSpec:
             params["max_tokens"] = self.max_tokens
         return params
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in ("name", "base_url", "model", "api_key_env", "system_prompt",
-                                              "params", "max_tokens", "max_in_flight", "timeout_seconds", "max_retries")}
-        return {k: v for k, v in data.items() if v is not None and v != {}}
-
 
 # --- validation ----------------------------------------------------------------------------------
 
@@ -216,7 +211,7 @@ class AllowList:
         address = _ip_or_none(host)
         if any(_host_matches(e, host, port) for e in self.entries):
             return None
-        if address is not None and (self.address_allowed(host, port, address)):
+        if address is not None and self.address_allowed(host, port, address):
             return None
         if address is None and (self.any_public or any(e.network is not None for e in self.entries)):
             return None  # decided on the resolved address at connect time

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from rlhf_app.models import GenerationJob, GenerationJobStatus, Role
+from rlhf_app.models import GenerationJob, Role
 
 from .. import factories
 
