@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import random
 import socket
 import time
@@ -79,11 +80,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         return _Stream(await self._inner.connect_tcp(address, port, timeout, local_address, socket_options))
 
     async def _vetted_address(self, host: str, port: int, timeout: float | None) -> str:
-        import ipaddress
-
-        loop = asyncio.get_running_loop()
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = [host] if _is_ip(host) else await _resolve(host, port, timeout)
         for address in addresses:
             if self._allow.address_allowed(host, port, ipaddress.ip_address(address)):
                 return address
@@ -95,6 +92,20 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+    return list(dict.fromkeys(info[4][0] for info in infos))
 
 
 class _Stream(httpcore.AsyncNetworkStream):
