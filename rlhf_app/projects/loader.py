@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from ..common.text import text_problem
+from ..generate.registry import model_spec_problems
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -270,11 +271,11 @@ def models_problems(models: Any) -> list[str]:
     """The ``[[models]]`` endpoint registry; detailed checks live in generate/registry.py."""
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
         return ["'models' must be a list of [[models]] tables"]
-    try:
-        from ..generate.registry import model_spec_problems
-    except ImportError:  # generation not installed in this build
-        return []
-    return [f"models #{i}: {p}" for i, m in enumerate(models, start=1) for p in model_spec_problems(m)]
+    problems = [f"models #{i}: {p}" for i, m in enumerate(models, start=1) for p in model_spec_problems(m)]
+    names = [m.get("name") for m in models]
+    problems += [f"models #{i}: the name '{name}' is used twice" for i, name in enumerate(names, start=1)
+                 if name in names[: i - 1]]
+    return problems
 
 
 # --- prompts.jsonl and completions.jsonl --------------------------------------------------------

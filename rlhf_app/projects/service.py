@@ -82,7 +82,8 @@ def _upsert_project(
     settings = {
         "name": spec.name, "domain": spec.domain, "judgements_per_task": spec.judgements_per_task,
         "review_rate": spec.review_rate, "gold_rate": spec.gold_rate, "lease_minutes": spec.lease_minutes,
-        "pay_rules": spec.pay_rules, "models": spec.models,
+        "pay_rules": spec.pay_rules,
+        "models": merge_models(project.models if project else [], spec.models),
     }
     if project is None:
         project = Project(slug=spec.slug, workspace=workspace, kind=TaskKind(spec.kind), status=ProjectStatus.active,
@@ -101,6 +102,14 @@ def _upsert_project(
             setattr(project, key, value)
         audit.record(session, actor, "project.updated", project, before=before, after=settings, now=now)
     return project, False
+
+
+def merge_models(current: list[dict], from_file: list[dict]) -> list[dict]:
+    """project.toml's models replace same-named entries; models added with the CLI are kept."""
+    by_name = {m["name"]: m for m in from_file}
+    kept = [by_name.get(m.get("name"), m) for m in current]
+    known = {m.get("name") for m in current}
+    return kept + [m for m in from_file if m["name"] not in known]
 
 
 def _ensure_guideline(session: Session, project: Project, spec: ProjectSpec, actor: User | None, now: dt.datetime) -> bool:

@@ -33,6 +33,14 @@ levels = ["wrong", "partly right", "right"]
 '''
 
 
+MODEL_TOML = '''
+[[models]]
+name = "local"
+base_url = "http://127.0.0.1:8000/v1"
+model = "qwen"
+'''
+
+
 def write_set(folder: Path, *, toml: str = PROJECT_TOML, prompts: list | None = None, completions: list | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "project.toml").write_text(toml, encoding="utf-8")
@@ -111,6 +119,7 @@ BAD_CASES = {
                                       "completions.jsonl:1: prompt_id 'nope' is not in prompts.jsonl"),
     "duplicate completion": (dict(completions=[{"prompt_id": "q0", "model": "a", "text": "t"}] * 2),
                              "completions.jsonl:2: model 'a' already has a completion for 'q0'"),
+    "duplicate model name": (dict(toml=PROJECT_TOML + MODEL_TOML + MODEL_TOML), "models #2: the name 'local' is used twice"),
     "gold names unknown model": (dict(prompts=[{"external_id": "q0", "messages": [{"role": "user", "content": "a"}],
                                                 "gold": {"better_model": "zz", "strength": 2, "explanation": ""}}],
                                       completions=[{"prompt_id": "q0", "model": "a", "text": "t"}]),
@@ -171,3 +180,14 @@ def test_shipped_prompt_sets_are_valid_and_substantial(folder):
     words = [len(c.text.split()) for c in completions]
     assert min(words) >= 150 and max(words) <= 500
     assert all(len(c["levels"]) == c["scale_max"] - c["scale_min"] + 1 for c in project.rubric["criteria"])
+
+
+def test_reload_keeps_models_added_from_the_cli(session, tmp_path):
+    folder = write_set(tmp_path / "set", toml=PROJECT_TOML + MODEL_TOML)
+    project = load(session, folder).project
+    project.models = project.models + [{"name": "cli-added", "base_url": "http://127.0.0.1:9/v1", "model": "m"}]
+    session.commit()
+    load(session, folder)
+    session.rollback()
+    session.expire_all()
+    assert [m["name"] for m in session.scalar(select(Project)).models] == ["local", "cli-added"]
