@@ -35,7 +35,8 @@ class ExportStats:
     judgements: int = 0
     tasks: int = 0
     rows: Counter[str] = field(default_factory=Counter)
-    prompts: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SPLITS})
+    # Distinct prompts per split, as 64-bit hashes: a third of the memory of the hex keys.
+    prompts: dict[str, set[int]] = field(default_factory=lambda: {s: set() for s in SPLITS})
     models: set[str] = field(default_factory=set)
     dropped: Counter[str] = field(default_factory=Counter)
     agreement: OrdinalAlpha = field(default_factory=OrdinalAlpha)
@@ -92,10 +93,10 @@ class RowBuilder:
             stats.agreement.add_unit(values)
         context = Context(group, fmt.normalise_messages(group.messages), list(map(TEXT, group.items)), votes, units)
         rows = self._build(context)
-        split = self.splitter.split_of(group.prompt_key)
+        split, prompt_hash = self.splitter.assign(group.prompt_key)
         if rows:
             stats.rows[split] += len(rows)
-            stats.prompts[split].add(group.prompt_key)
+            stats.prompts[split].add(prompt_hash)
         return split, rows
 
     def _decision_groups(self, context: Context) -> list[list[Decision]]:

@@ -29,7 +29,7 @@ from ..models import ExportRun, Project, Role, User
 from . import card
 from .jsonl import JsonlWriter, dumps_line
 from .options import ExportOptions, validate_options
-from .queries import Funnel, experts_below, funnel, iter_task_groups, judgement_conditions
+from .queries import Funnel, UndecodableText, experts_below, funnel, iter_task_groups, judgement_conditions
 from .rows import RowBuilder, ExportStats
 from .splits import SPLITS
 
@@ -77,11 +77,11 @@ def new_builder(plan: ExportPlan) -> RowBuilder:
     return RowBuilder(plan.options, plan.facts.domain)
 
 
-def iter_rows(session: Session, plan: ExportPlan, builder: RowBuilder,
-              progress: Progress | None = None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """``(split, rows)`` per task, in task order."""
+def iter_rows(session: Session, plan: ExportPlan, builder: RowBuilder, progress: Progress | None = None, *,
+              tolerant: bool = True) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """``(split, rows)`` per task, in task order (``tolerant``: see ``iter_task_groups``)."""
     detailed = plan.options.format == "judgements"
-    for group in iter_task_groups(session, plan.project_id, plan.conditions, detailed=detailed):
+    for group in iter_task_groups(session, plan.project_id, plan.conditions, detailed=detailed, tolerant=tolerant):
         yield builder.rows(group)
         if progress is not None:
             progress(len(group.judgements))
@@ -149,25 +149,34 @@ def _final_folder(export_dir: Path, slug: str, fmt: str, now: dt.datetime) -> Pa
 
 def _write_folder(session: Session, plan: ExportPlan, folder: Path,
                   progress: Progress | None) -> tuple[ExportStats, dict[str, dict[str, Any]]]:
-    builder = new_builder(plan)
-    writers = {split: JsonlWriter(folder / f"{split}.jsonl") for split in SPLITS}
     try:
-        for split, rows in iter_rows(session, plan, builder, progress):
-            if rows:
-                writers[split].write_many(rows)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    files = {w.path.name: {"bytes": w.bytes, "rows": w.rows, "sha256": w.sha256} for w in writers.values()}
-    stats = builder.stats
-    stats.dropped["text_repaired"] += sum(w.repaired for w in writers.values())
-    if not stats.dropped["text_repaired"]:
-        del stats.dropped["text_repaired"]
+        stats, files = _write_splits(session, plan, folder, progress, tolerant=False)
+    except UndecodableText:  # rare: SQLite holds invalid UTF-8; read everything again, repairing it
+        stats, files = _write_splits(session, plan, folder, progress, tolerant=True)
     files["README.md"] = _write_bytes(folder / "README.md",
                                       card.render_card(plan.facts, plan.options, stats, plan.funnel).encode("utf-8"))
     manifest = card.manifest(plan.facts, plan.options, stats, plan.funnel, dict(files), __version__)
     files["manifest.json"] = _write_bytes(folder / "manifest.json", manifest)
     return stats, files
+
+
+def _write_splits(session: Session, plan: ExportPlan, folder: Path, progress: Progress | None,
+                  *, tolerant: bool) -> tuple[ExportStats, dict[str, dict[str, Any]]]:
+    """train.jsonl and test.jsonl, with the builder's counts."""
+    builder = new_builder(plan)
+    writers = {split: JsonlWriter(folder / f"{split}.jsonl") for split in SPLITS}
+    try:
+        for split, rows in iter_rows(session, plan, builder, progress, tolerant=tolerant):
+            if rows:
+                writers[split].write_many(rows)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    stats = builder.stats
+    repaired = sum(w.repaired for w in writers.values())
+    if repaired:
+        stats.dropped["text_repaired"] = repaired
+    return stats, {w.path.name: {"bytes": w.bytes, "rows": w.rows, "sha256": w.sha256} for w in writers.values()}
 
 
 def _write_bytes(path: Path, data: bytes) -> dict[str, Any]:

@@ -25,5 +25,10 @@ class Splitter:
         self._cutoff = int(test_fraction * _SCALE)
 
     def split_of(self, prompt_key: str) -> str:
+        return self.assign(prompt_key)[0]
+
+    def assign(self, prompt_key: str) -> tuple[str, int]:
+        """The split and the 64-bit hash it came from (a compact id for counting distinct prompts)."""
         digest = hashlib.blake2b(prompt_key.encode(), digest_size=8, key=self._key).digest()
-        return "test" if int.from_bytes(digest, "big") < self._cutoff else "train"
+        number = int.from_bytes(digest, "big")
+        return ("test" if number < self._cutoff else "train"), number
