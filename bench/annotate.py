@@ -303,13 +303,19 @@ def cpu_meter(master_pid: int) -> Iterator[CpuUse]:
 
 
 def server_cpu(master_pid: int) -> float:
-    """utime + stime of the gunicorn master and its workers, in seconds (Linux /proc)."""
+    """CPU seconds of the gunicorn master, its live workers and the workers it reaped (Linux /proc).
+
+    gunicorn recycles workers (``max_requests``); a reaped worker's time moves to the master's
+    cutime/cstime, so those count too.
+    """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(stat.parent.name) == master_pid or int(fields[1]) == master_pid:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # fields[1] is the parent pid
+            if int(stat.parent.name) == master_pid:
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+            elif int(fields[1]) == master_pid:
                 total += int(fields[11]) + int(fields[12])
     return total / ticks
 

@@ -5,18 +5,19 @@ judgement (``Task.submitted_count``) or by an active assignment whose lease has 
 expired lease frees its slot without any sweeper. Claims are serialised per task row: SQLite runs
 the whole claim in one ``BEGIN IMMEDIATE`` transaction; PostgreSQL locks candidate task rows with
 ``FOR NO KEY UPDATE SKIP LOCKED`` and re-counts the slots after the lock, because under READ
-COMMITTED the candidate query's snapshot may predate a claim that committed while it waited.
+COMMITTED the candidate query's snapshot may predate a claim that committed in the meantime.
 """
 from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from ..common import audit
 from ..common.errors import Conflict, NotFound, ValidationError
@@ -30,6 +31,7 @@ SKIP_REASONS = ("outside_expertise", "bad_prompt", "other")
 MAX_SKIP_NOTE = 2_000
 COUNTED = sql.COUNTED  # judgement statuses that hold one of a task's slots
 MAX_CLAIM_ATTEMPTS = 32
+BUSY_PAUSES = (0.005, 0.01, 0.02, 0.04, 0.08)  # seconds; claims hold a task row for milliseconds
 MAX_ID = 2**31 - 1
 _system_rng = random.SystemRandom()
 
@@ -111,10 +113,7 @@ def _held_assignments(session: Session, expert: User, project_ids: list[int]) ->
 def _renew_expired(session: Session, held: list[tuple[Assignment, Project]], now: dt.datetime) -> Assignment | None:
     """Renew the expert's own expired lease (most recent first) while its task still has a slot."""
     for assignment, project in held:
-        savepoint = _savepoint(session)
-        has_slot = _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0
-        _end(savepoint, keep=has_slot)
-        if has_slot:
+        if _lock_task(session, assignment.task_id) and slots_left(session, assignment.task_id, project, now) > 0:
             renew_lease(assignment, project, now, claimed=True)
             return assignment
     return None
@@ -129,32 +128,33 @@ def _claim_new(
         return None
     pools = [True, False] if rng.random() < project.gold_rate else [False, True]
     excluded: list[int] = []
+    pauses = iter(BUSY_PAUSES)
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        savepoint = _savepoint(session)
         candidate = _first_candidate(session, expert, project, now, pools, excluded)
-        has_slot = candidate is not None and (savepoint is None or slots_left(session, candidate[0], project, now) > 0)
-        _end(savepoint, keep=has_slot)
         if candidate is None:
-            return None
-        if has_slot:
+            pause = next(pauses, None) if _all_held_by_others(session, expert, project, now, excluded) else None
+            if pause is None:
+                return None
+            time.sleep(pause)  # other claimers hold every candidate row for a few milliseconds
+        elif is_sqlite(session) or slots_left(session, candidate[0], project, now) > 0:
             return _create_assignment(session, expert, project, candidate[0], candidate[1], now, rng)
-        excluded.append(candidate[0])  # a claim committed while we waited for the row lock
+        else:
+            excluded.append(candidate[0])  # a claim committed while we waited for the row lock
     return None
 
 
-def _savepoint(session: Session) -> SessionTransaction | None:
-    """On PostgreSQL, a savepoint whose rollback releases the row locks of a failed attempt.
+def _all_held_by_others(session: Session, expert: User, project: Project, now: dt.datetime, excluded: list[int]) -> bool:
+    """True when candidates exist but other transactions hold them (PostgreSQL; never on SQLite).
 
-    Holding no task lock while waiting for another is what keeps concurrent claims free of
-    deadlocks (https://www.postgresql.org/docs/current/explicit-locking.html: a lock taken after a
-    savepoint is released when the savepoint is rolled back). SQLite needs none: it is serialised.
+    Claimers never wait for a row lock (SKIP LOCKED, then this check and a short pause), so no
+    claimer can hold one task row while waiting for another: no deadlocks, and a busy queue does
+    not answer "nothing left" while slots are still free.
     """
-    return None if is_sqlite(session) else session.begin_nested()
-
-
-def _end(savepoint: SessionTransaction | None, *, keep: bool) -> None:
-    if savepoint is not None:
-        savepoint.commit() if keep else savepoint.rollback()
+    if is_sqlite(session):
+        return False
+    params = {"project_id": project.id, "overlap": project.judgements_per_task, "expert_id": expert.id,
+              "now": now, "excluded": excluded}
+    return session.scalar(sql.any_candidate(bool(excluded)), params) is not None
 
 
 def _best_project(session: Session, expert: User, projects: dict[int, Project], now: dt.datetime) -> Project | None:
@@ -167,18 +167,13 @@ def _best_project(session: Session, expert: User, projects: dict[int, Project], 
 def _first_candidate(
     session: Session, expert: User, project: Project, now: dt.datetime, pools: list[bool], excluded: list[int],
 ) -> tuple[int, int] | None:
-    """Lock the first candidate: (task id, answer count), gold pool by preference.
-
-    Rows other claimers hold are skipped first; only when every candidate is held does a second
-    pass wait for one (PostgreSQL), so a busy queue never answers "nothing left" by mistake.
-    """
+    """Lock the first candidate no one else holds: (task id, answer count), gold pool by preference."""
     params = {"project_id": project.id, "overlap": project.judgements_per_task, "expert_id": expert.id,
               "now": now, "excluded": excluded}
-    for skip_locked in ([True] if is_sqlite(session) else [True, False]):
-        for gold in pools:
-            row = session.execute(sql.candidate(gold, skip_locked, bool(excluded)), params).first()
-            if row is not None:
-                return row[0], row[1]
+    for gold in pools:
+        row = session.execute(sql.candidate(gold, bool(excluded)), params).first()
+        if row is not None:
+            return row[0], row[1]
     return None
 
 

@@ -53,24 +53,34 @@ def held_assignments() -> sa.Select:
             .order_by(Assignment.claimed_at.desc(), Assignment.id.desc()).limit(5))
 
 
-@cache
-def candidate(gold: bool, skip_locked: bool, excluding: bool) -> sa.Select:
-    """Lock the first open task of ``:project_id`` with a free slot (of ``:overlap``) that
-    ``:expert_id`` never held, least covered then oldest; (task id, answer count).
+def _open_with_slot(excluding: bool) -> sa.Select:
+    """Open tasks of ``:project_id`` with a free slot (of ``:overlap`` at ``:now``) that ``:expert_id``
+    never held, least covered then oldest; ``excluding`` adds ``NOT IN :excluded``.
 
-    ``excluding`` adds ``NOT IN :excluded``; the ``(project_id, status, submitted_count, id)``
-    index serves the order.
+    The ``(project_id, status, submitted_count, id)`` index serves the filter and the order.
     """
     never_held = ~exists().where(Assignment.task_id == Task.id, Assignment.expert_id == bindparam("expert_id"))
-    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
-    query = (select(Task.id, answers)
+    query = (select(Task.id)
              .where(Task.project_id == bindparam("project_id"), Task.status == TaskStatus.open,
-                    Task.submitted_count + active_leases(Task.id).correlate(Task) < bindparam("overlap"),
-                    never_held, Task.is_gold == gold)
+                    Task.submitted_count + active_leases(Task.id).correlate(Task) < bindparam("overlap"), never_held)
              .order_by(Task.submitted_count, Task.id).limit(1))
     if excluding:
         query = query.where(Task.id.not_in(bindparam("excluded", expanding=True)))
-    return query.with_for_update(of=Task, key_share=True, skip_locked=skip_locked)
+    return query
+
+
+@cache
+def candidate(gold: bool, excluding: bool) -> sa.Select:
+    """Lock the first such task (gold or not) no other transaction holds: (task id, answer count)."""
+    answers = select(func.count()).where(TaskItem.task_id == Task.id).correlate(Task).scalar_subquery()
+    return (_open_with_slot(excluding).add_columns(answers).where(Task.is_gold == gold)
+            .with_for_update(of=Task, key_share=True, skip_locked=True))
+
+
+@cache
+def any_candidate(excluding: bool) -> sa.Select:
+    """The first such task whoever holds it, without locking (is the queue busy or empty?)."""
+    return _open_with_slot(excluding)
 
 
 @cache
@@ -81,7 +91,7 @@ def lock_task() -> sa.Select:
 
 @cache
 def wait_for_task() -> sa.Select:
-    """Lock task ``:task_id``, waiting for whoever holds it (PostgreSQL)."""
+    """Lock task ``:task_id``, waiting for whoever holds it (PostgreSQL; submissions only)."""
     return select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
 
 
