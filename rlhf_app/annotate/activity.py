@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session
 from ..db import is_sqlite
 from ..models import ActivityInterval, Assignment, AssignmentStatus, Judgement, JudgementStatus, Project, User
 from ..tasks import statements as queue_sql
-from ..tasks.service import is_lease_live, renew_lease
+from ..tasks.service import RENEW_WITHIN, extend_live_lease, is_lease_live
 from . import statements as sql
 
 IDLE_LIMIT = dt.timedelta(seconds=120)
-# Heartbeats renew the lease only near its end (leases are 5 minutes or more), saving a query a beat.
-RENEW_WITHIN = dt.timedelta(minutes=4)
 
 
 def record_heartbeat(session: Session, assignment: Assignment, *, now: dt.datetime, focused: bool = True) -> int:
@@ -32,7 +30,7 @@ def record_heartbeat(session: Session, assignment: Assignment, *, now: dt.dateti
     latest = session.scalar(sql.latest_interval(), {"expert_id": assignment.expert_id})
     assignment.active_seconds += _credit(session, assignment, latest, now)
     if is_lease_live(assignment, now) and assignment.lease_expires_at - now < RENEW_WITHIN:
-        renew_lease(assignment, _project_of(session, assignment), now)
+        extend_live_lease(assignment, _project_of(session, assignment), now)
     return assignment.active_seconds
 
 

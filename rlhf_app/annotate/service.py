@@ -17,7 +17,7 @@ from ..common import audit
 from ..common.errors import Conflict, ValidationError
 from ..db import is_sqlite
 from ..models import Assignment, AssignmentStatus, Judgement, JudgementRevision, JudgementStatus, User
-from ..tasks.service import is_lease_live, refresh_task_progress, renew_lease
+from ..tasks.service import extend_live_lease, refresh_task_progress
 from .activity import expert_figures, record_heartbeat
 from .forms import JudgementInput
 from .ordering import to_canonical_preference
@@ -50,8 +50,7 @@ def save_draft(session: Session, assignment: Assignment, data: JudgementInput, *
     started = judgement is None
     judgement = judgement or _new_judgement(session, assignment, context, now)
     _apply(judgement, assignment, data, context, now)
-    if is_lease_live(assignment, now):
-        renew_lease(assignment, context.project, now)
+    extend_live_lease(assignment, context.project, now)
     session.flush()
     if started:  # autosaves are not audited one by one; submissions freeze a revision instead
         audit.record(session, _expert(session, assignment), "judgement.draft_started", judgement, now=now)

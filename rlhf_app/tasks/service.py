@@ -33,6 +33,7 @@ COUNTED = sql.COUNTED  # judgement statuses that hold one of a task's slots
 MAX_CLAIM_ATTEMPTS = 32
 BUSY_PAUSES = (0.005, 0.01, 0.02, 0.04, 0.08)  # seconds; claims hold a task row for milliseconds
 MAX_ID = 2**31 - 1
+RENEW_WITHIN = dt.timedelta(minutes=4)  # leases are at least 5 minutes long
 _system_rng = random.SystemRandom()
 
 
@@ -217,6 +218,16 @@ def renew_lease(assignment: Assignment, project: Project, now: dt.datetime, *, c
     assignment.lease_expires_at = now + dt.timedelta(minutes=project.lease_minutes)
     if claimed:
         assignment.claimed_at = now
+
+
+def extend_live_lease(assignment: Assignment, project: Project, now: dt.datetime) -> None:
+    """Keep a working expert's live lease alive: renew it once it is within ``RENEW_WITHIN`` of its end.
+
+    Renewing only near the end spares a write on most autosaves and heartbeats; an expired lease
+    is never revived here (its slot may be someone else's by now).
+    """
+    if is_lease_live(assignment, now) and assignment.lease_expires_at - now < RENEW_WITHIN:
+        renew_lease(assignment, project, now)
 
 
 def is_lease_live(assignment: Assignment, now: dt.datetime) -> bool:

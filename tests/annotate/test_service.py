@@ -101,9 +101,10 @@ def test_draft_pins_the_guideline_version_shown(session, task, assignment):
     assert service.load_draft(session, assignment).guideline_version == 2
 
 
-def test_draft_renews_a_live_lease(session, assignment):
-    service.save_draft(session, assignment, JudgementInput(), now=NOW + dt.timedelta(minutes=20))
-    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=50)
+@pytest.mark.parametrize(("minutes", "expires_after"), [(20, 30), (27, 57), (45, 30)])
+def test_draft_renews_a_live_lease_near_its_end(session, assignment, minutes, expires_after):
+    service.save_draft(session, assignment, JudgementInput(), now=NOW + dt.timedelta(minutes=minutes))
+    assert assignment.lease_expires_at == NOW + dt.timedelta(minutes=expires_after)
 
 
 def test_skipped_assignment_takes_no_draft(session, assignment):
