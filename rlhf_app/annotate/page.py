@@ -87,6 +87,7 @@ class AnnotatePage:
     error_summary: list[tuple[str, str]] = field(default_factory=list)
     warnings: dict[str, str] = field(default_factory=dict)
     is_dirty: bool = False                                       # restored from a form, not yet saved
+    saved_at: str = ""                                           # the saved draft's updated_at (ISO), "" before any
 
     @property
     def preference_choices(self) -> list[tuple[int, str, int]]:
@@ -166,6 +167,7 @@ def build_page(
         status_note=_status_note(assignment, judgement), is_editable=is_editable(assignment, judgement),
         review_feedback=_review_feedback(judgement),
         warnings={str(k): str(v) for k, v in (warnings or {}).items()}, is_dirty=is_dirty,
+        saved_at=judgement.updated_at.isoformat() if judgement is not None else "",
     )
     _place_errors(page, errors or {})
     return page

@@ -6,6 +6,7 @@ tests/artifacts/. The XSS test asserts on the live DOM, not on strings.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -317,8 +318,12 @@ def test_skip_from_the_keyboard_moves_to_the_next_task(page, live_server, sessio
     press(page, "Tab")
     page.keyboard.type("The tax rate is missing from the prompt.")
     screenshot("10-skip-dialog")
+    page.evaluate("key => localStorage.setItem(key, JSON.stringify({data: {confidence: 2}, edit: 99, time: Date.now()}))",
+                  f"rlhf-app:draft:{first_id}")  # a change the server never confirmed
     press(page, "Control+Enter")  # inside the skip form, Ctrl+Enter sends the skip
     page.wait_for_url(lambda url: re.search(r"/annotate/\d+$", url) is not None and not url.endswith(f"/{first_id}"))
+    wait_for_page(page)
+    assert page.evaluate("Object.keys(localStorage)") == []  # the task is over: the next task's page let go of its copy
     session.rollback()
     skipped = session.get(Assignment, first_id)
     assert (skipped.status.value, skipped.skip_reason, skipped.skip_note) == (
@@ -349,3 +354,104 @@ def test_a_contradiction_is_confirmed_from_the_keyboard(page, live_server, sessi
     session.rollback()
     judgement = session.scalars(select(Judgement).where(Judgement.assignment_id == first_id)).one()
     assert judgement.status is JudgementStatus.submitted
+    wait_for_page(page)
+    assert page.evaluate("Object.keys(localStorage)") == []  # the next task's page let go of the submitted copy
+
+
+def saved_draft(session, assignment_id: int) -> Judgement:
+    """The assignment's draft as the server holds it now."""
+    session.rollback()
+    session.expire_all()
+    return session.scalars(select(Judgement).where(Judgement.assignment_id == assignment_id)).one()
+
+
+@pytest.fixture
+def saves_land(app):
+    """Cleared, the server sits on draft saves before handling them, as a slow network would.
+
+    (page.route cannot hold them: Chromium sends the keepalive save of pagehide past Playwright's
+    request interception.) Held before the app touches the database, so no lock is held meanwhile.
+    """
+    saves_land = threading.Event()
+    saves_land.set()
+    handle = app.wsgi_app
+
+    def late_saves(environ, start_response):
+        if environ["REQUEST_METHOD"] == "PUT" and environ["PATH_INFO"].endswith("/draft"):
+            saves_land.wait(timeout=30)
+        return handle(environ, start_response)
+
+    app.wsgi_app = late_saves
+    yield saves_land
+    saves_land.set()
+    app.wsgi_app = handle
+
+
+def test_an_edit_whose_save_is_late_survives_a_reload(page, live_server, session, saves_land):
+    """Reloading right after an edit: the new page renders before the last save lands, and restores the edit."""
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    assignment_id = current_assignment_id(page)
+    critique = page.locator(".an-critique-box[data-answer='A'] textarea")
+    cid = critique.get_attribute("id").removeprefix("critique-")
+    press(page, "a", "n")
+    type_and_leave(page, "Right formula.")
+    wait_until_saved(page)  # the server holds a draft from before the edit
+
+    saves_land.clear()
+    press(page, "n", "Control+End")
+    type_and_leave(page, " Check the tax shield.")
+    page.reload()  # at once: well within the 3 s between autosaves
+    wait_for_page(page)
+    assert saved_draft(session, assignment_id).critiques == {cid: "Right formula."}  # the page rendered the older draft
+    expect(critique).to_have_value("Right formula. Check the tax shield.")
+    expect(page.locator("#an-restored")).to_have_text("Restored unsaved changes from this browser.")
+    expect(page.locator("#an-saved")).to_have_text("Unsaved changes")
+
+    saves_land.set()  # the saves land; the restored page's own autosave carries the edit too
+    wait_until_saved(page)
+    press(page, "Shift+3")  # a further change is saved on top of the restored edit, not of the older draft
+    wait_until_saved(page)
+    draft = saved_draft(session, assignment_id)
+    assert (draft.critiques, draft.confidence) == ({cid: "Right formula. Check the tax shield."}, 3)
+    assert page.evaluate("Object.keys(localStorage)") == []  # confirmed saves retired the local copy
+
+
+def test_a_local_copy_is_judged_against_the_server_draft_it_was_made_on(page, live_server, session):
+    from playwright.sync_api import expect
+
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    assignment_id = current_assignment_id(page)
+    critique = page.locator(".an-critique-box[data-answer='A'] textarea")
+    cid = critique.get_attribute("id").removeprefix("critique-")
+    press(page, "a", "n")
+    type_and_leave(page, "Saved on the server.")
+    wait_until_saved(page)
+    put_copy = """([key, cid, text, time, base]) => localStorage.setItem(key, JSON.stringify({
+        data: {critiques: {[cid]: text}}, edit: 3, time: Date.now() + time, base: base ?? document.getElementById('judgement').dataset.savedAt}))"""
+    key = f"rlhf-app:draft:{assignment_id}"
+
+    # Made an hour ago on an older draft (say, before work on another device): the server's draft wins.
+    page.evaluate(put_copy, [key, cid, "An hour old.", -3_600_000, "2000-01-01T00:00:00+00:00"])
+    page.reload()
+    wait_for_page(page)
+    expect(critique).to_have_value("Saved on the server.")
+    expect(page.locator("#an-restored")).to_be_hidden()
+    assert page.evaluate("Object.keys(localStorage)") == []
+
+    # Made on the draft the server still holds: the copy wins, even from a clock a day behind.
+    page.evaluate(put_copy, [key, cid, "Typed after the last save.", -86_400_000, None])
+    page.reload()
+    wait_for_page(page)
+    expect(critique).to_have_value("Typed after the last save.")
+    expect(page.locator("#an-restored")).to_be_visible()
+    wait_until_saved(page)
+    assert saved_draft(session, assignment_id).critiques == {cid: "Typed after the last save."}
+    assert page.evaluate("Object.keys(localStorage)") == []

@@ -1,6 +1,7 @@
-/* The annotate page: keyboard shortcuts, ranking, the rewrite diff, autosave and the active-time
-   heartbeat. Plain JS without a build step. Model and expert text reaches the DOM only through
-   textContent (never innerHTML): the server already rendered the answers through the sanitiser. */
+/* The annotate page: keyboard shortcuts, ranking, the rewrite diff, autosave (with a local copy)
+   and the active-time heartbeat. Plain JS without a build step. Model and expert text reaches the
+   DOM only through textContent and form values (never innerHTML): the server already rendered
+   the answers through the sanitiser. */
 (function () {
   "use strict";
 
@@ -106,6 +107,7 @@
     if (submitting || saveStopped) { return; }
     var body = JSON.stringify(collect());
     if (body === lastSaved || body === refusedBody || (saving && !leaving)) { return; }
+    var sentEdit = edits;
     saving = true;
     fetch(form.dataset.draftUrl, {
       method: "PUT", credentials: "same-origin", body: body,
@@ -113,11 +115,13 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" }
     }).then(function (response) {
       if (response.ok) {
-        lastSaved = body;
-        saveProblem = false;
-        savedText = "Saved " + clock(new Date());
-        refreshSavedLabel();
-        return;
+        return response.json().then(function (saved) {
+          lastSaved = body;
+          saveProblem = false;
+          savedText = "Saved " + clock(new Date());
+          refreshSavedLabel();
+          confirmLocal(sentEdit, saved.updated_at);
+        });
       }
       if (response.status === 401 || response.status === 403 || response.status === 409) { saveStopped = true; }
       if (response.status === 422) { refusedBody = body; }
@@ -133,6 +137,91 @@
     if (document.visibilityState === "hidden") { saveDraft(true); }
   });
   window.addEventListener("pagehide", function () { saveDraft(true); });
+
+  // --- the local copy: edits the server has not confirmed survive a reload or a closed tab ---
+  // Each change writes the draft to localStorage; a confirmed save of that edit removes it. The
+  // copy records the server draft it was made on ("base", an updated_at), so on load it wins when
+  // the server draft is still that one (whatever the clocks say) or older than the copy.
+
+  var localKey = "rlhf-app:draft:" + form.dataset.assignmentId;
+  var serverVersion = form.dataset.savedAt; // updated_at of the server's draft, as this page last knew it
+  var localCopy = readLocal(localKey);
+  var edits = localCopy && localCopy.edit || 0; // counts changes, so a save's answer can tell which one it holds
+
+  function readLocal(key) {
+    try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; }
+  }
+
+  function writeLocal(copy) {
+    try {
+      if (copy) { localStorage.setItem(localKey, JSON.stringify(copy)); } else { localStorage.removeItem(localKey); }
+    } catch (e) { /* storage full or turned off: the autosave still runs */ }
+  }
+
+  function keepLocal() {
+    if (submitting) { return; }
+    var data = collect();
+    if (JSON.stringify(data) === lastSaved) { writeLocal(null); return; }
+    edits += 1;
+    writeLocal({ data: data, edit: edits, time: Date.now(), base: serverVersion });
+  }
+
+  function confirmLocal(sentEdit, updatedAt) {
+    serverVersion = updatedAt;
+    var copy = readLocal(localKey);
+    if (copy && copy.edit === sentEdit) { writeLocal(null); return; }
+    if (copy) { copy.base = updatedAt; writeLocal(copy); } // later edits, on top of what the server has now
+  }
+
+  function timeOf(iso) { return Date.parse((iso || "").replace(/(\.\d{3})\d+/, "$1")) || 0; } // µs -> ms
+
+  function restoreLocal() {
+    var copy = localCopy;
+    if (form.dataset.dirty === "1") { keepLocal(); return; } // the page shows a refused submission: newest of all
+    if (!copy || !copy.data) { return; }
+    var newer = copy.base === serverVersion || copy.time > timeOf(serverVersion);
+    if (form.dataset.editable !== "1" || !newer) { writeLocal(null); return; }
+    fill(copy.data);
+    $("an-restored").hidden = false;
+    refreshSavedLabel();
+    saveDraft(false);
+  }
+
+  function fill(data) {
+    // The form as the copy holds it (the inverse of collect()); values and textContent only.
+    function check(name, values) {
+      form.querySelectorAll('input[name="' + name + '"]').forEach(function (input) {
+        input.checked = values.indexOf(input.value) >= 0;
+      });
+    }
+    check("preference", [String(data.preference)]);
+    check("confidence", [String(data.confidence)]);
+    check("flags", data.flags || []);
+    panes.forEach(function (pane) {
+      var cid = pane.dataset.cid, scores = (data.scores || {})[cid] || {};
+      if (isRanking) { rankSelect(pane).value = String((data.ranking || {})[cid] || ""); }
+      scoreGroupsOf(pane).forEach(function (group) {
+        check("score-" + cid + "-" + group.dataset.key, [String(scores[group.dataset.key])]);
+        var picked = group.querySelector("input:checked");
+        if (picked) { showChosenLevel(picked); } else { group.querySelector(".an-chosen").textContent = ""; }
+      });
+      critiqueOf(pane).value = (data.critiques || {})[cid] || "";
+    });
+    rewrite.value = data.rewrite || "";
+    if (paneByCid(data.rewrite_source_id)) { rewriteSource.value = data.rewrite_source_id; }
+    $("an-rewrite-from").textContent = $("an-diff-from").textContent = sourcePane().dataset.label;
+    if (isRanking) { $("an-ranking-summary").textContent = rankingSummary(); }
+  }
+
+  function forgetSubmitted() {
+    // A copy marked on submit belongs to a finished task once another task's page opens.
+    try {
+      Object.keys(localStorage).forEach(function (key) {
+        var copy = key.indexOf("rlhf-app:draft:") === 0 && key !== localKey && readLocal(key);
+        if (copy && copy.submitted) { localStorage.removeItem(key); }
+      });
+    } catch (e) { /* storage turned off */ }
+  }
 
   // --- active time: heartbeat while visible and in use ------------------------------------
 
@@ -222,7 +311,7 @@
     $("an-rewrite-from").textContent = pane.dataset.label;
     $("an-diff-from").textContent = pane.dataset.label;
     updateDiff();
-    refreshSavedLabel();
+    changed();
   }
 
   function followPreference() {
@@ -460,10 +549,15 @@
     if (event.persisted) { window.location.reload(); } // back/forward cache: never show a stale form
   });
 
-  form.addEventListener("input", refreshSavedLabel);
+  function changed() { keepLocal(); refreshSavedLabel(); }
+  document.addEventListener("submit", function () { // this form or the skip form: mark, not remove, in case it fails
+    var copy = readLocal(localKey);
+    if (copy) { copy.submitted = true; writeLocal(copy); }
+  });
+  form.addEventListener("input", changed);
   form.addEventListener("change", function (event) {
     var target = event.target;
-    refreshSavedLabel();
+    changed();
     if (target.name === "preference") { followPreference(); }
     if (target.name && target.name.indexOf("score-") === 0) { showChosenLevel(target); }
     if (target.classList && target.classList.contains("an-rank-select")) {
@@ -481,6 +575,8 @@
     button.addEventListener("click", function () { startRewriteFrom(paneByCid(button.dataset.cid), true); });
   });
 
+  restoreLocal();
+  forgetSubmitted();
   if (isRanking) { select(0); }
   updateDiff();
   showActive();
