@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from ..common import audit
+from ..common.clock import utcnow
 from ..common.errors import NotFound
 from ..common.permissions import can_manage_project
 from ..db import is_sqlite
@@ -199,7 +200,7 @@ def _record_run(session: Session, project: Project, plan: ExportPlan, stats: Exp
                 files: dict[str, dict[str, Any]], folder: Path, actor: User | None, now: dt.datetime) -> ExportRun:
     run = ExportRun(project_id=project.id, created_by_id=actor.id if actor else None, format=plan.options.format,
                     parameters=plan.options.parameters(), folder=folder.as_posix(), files=files,
-                    row_counts=card.counts(stats, plan.funnel), created_at=now, completed_at=now)
+                    row_counts=card.counts(stats, plan.funnel), created_at=now, completed_at=max(now, utcnow()))
     session.add(run)
     session.flush()
     audit.record(session, actor, "export.created", run, now=now,
