@@ -137,7 +137,9 @@ def _collection(project: ProjectFacts, stats: ExportStats, funnel: Funnel) -> st
 
 def _contents(stats: ExportStats) -> str:
     rows = [f"| {s} | {stats.rows[s]} | {len(stats.prompts[s])} |" for s in ("train", "test")]
-    return "## Contents\n\n| split | rows | prompts |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    empty = ("\n**This export has no rows**: nothing passed the filters below, and `datasets` cannot load an "
+             "empty dataset.\n" if not sum(stats.rows.values()) else "")
+    return "## Contents\n\n| split | rows | prompts |\n|---|---|---|\n" + "\n".join(rows) + "\n" + empty
 
 
 def _agreement(stats: ExportStats) -> str:

@@ -137,6 +137,13 @@ def test_splits_depend_on_the_seed_and_nothing_else(many_prompts, export_to):
     assert prompts_of(read_rows(a, "test")) != prompts_of(read_rows(c, "test"))
 
 
+def test_an_export_without_rows_says_so_in_its_card(golden, export_to):
+    run, folder = export_to(golden, format="sft", since=dt.date(2030, 1, 1))
+    assert run.row_counts["train"] + run.row_counts["test"] == 0
+    card = (folder / "README.md").read_text()
+    assert "This export has no rows" in card and "outside the date range" in card
+
+
 def test_zero_test_fraction_puts_everything_in_train_and_the_card_lists_train_only(many_prompts, export_to):
     run, folder = export_to(many_prompts, format="trl", test_fraction=0.0)
     assert run.row_counts["test"] == 0 and (folder / "test.jsonl").read_bytes() == b""
