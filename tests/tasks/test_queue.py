@@ -268,3 +268,11 @@ def test_users_without_domains_get_nothing(session, project):
     factories.make_task(session, project)
     lab = factories.make_user(session, role=Role.lab)  # no domains
     assert claim(session, lab) is None
+
+
+def test_without_a_slug_the_least_covered_task_of_any_project_comes_first(session, project):
+    other = factories.make_project(session, domain="strategy")
+    covered = factories.make_task(session, project)
+    fresh = factories.make_task(session, other)
+    submit(session, factories.make_assignment(session, covered, factories.make_user(session)))
+    assert claim(session, factories.make_user(session)).task_id == fresh.id
