@@ -4,8 +4,9 @@ For each engine (SQLite, then PostgreSQL) it creates a fresh database (a temp SQ
 PostgreSQL schema it drops afterwards), migrates it, bulk-seeds 10,000 pairwise tasks, starts
 gunicorn with the repository's gunicorn.conf.py and 2 workers on 127.0.0.1:18000-18099, and drives
 the experts from threads over keep-alive HTTP for a bounded time per phase. A phase is a think
-time between steps: 0 ms saturates the server (throughput), a short pause gives the latency at a
-busy but unsaturated load. "render" is the annotate page (``/annotate/<id>``, signed in with a
+time between steps: 0 ms saturates the server (throughput); 500 ms (give or take half, randomly,
+so experts do not move in lock step) gives the latency at a busy but unsaturated load, still about
+a hundred times faster than people judge. "render" is the annotate page (``/annotate/<id>``, signed in with a
 cookie) when that route exists, else ``GET /api/v1/assignments/<id>/draft``. The other steps are
 API calls with bearer tokens. It prints figures as it goes and, as its last line, one JSON object.
 
@@ -435,6 +436,8 @@ def drive(port: int, experts: list[Expert], seconds: float, think_ms: int, rende
 def expert_loop(port: int, expert: Expert, result: Result, stop: threading.Event, think: float, render: str) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     bearer = {"Authorization": f"Bearer {expert.token}"}
+    rng = random.Random(expert.email)
+    pause(stop, think, rng, start=True)
     while not stop.is_set():
         status, body = timed(result, "claim", conn, "GET", "/api/v1/tasks/next?project=bench", None, bearer, ok=(200, 204))
         if status != 200:
@@ -443,19 +446,19 @@ def expert_loop(port: int, expert: Expert, result: Result, stop: threading.Event
             continue
         page = json.loads(body)
         base = f"/api/v1/assignments/{page['assignment']['id']}"
-        pause(stop, think)
+        pause(stop, think, rng)
         if render == "page":
             timed(result, "render", conn, "GET", f"/annotate/{page['assignment']['id']}", None, {"Cookie": expert.cookie})
         else:
             timed(result, "render", conn, "GET", f"{base}/draft", None, bearer)
-        pause(stop, think)
+        pause(stop, think, rng)
         timed(result, "draft", conn, "PUT", f"{base}/draft", judgement(page, complete=False), bearer)
-        pause(stop, think)
+        pause(stop, think, rng)
         timed(result, "submit", conn, "POST", f"{base}/submit", judgement(page, complete=True),
               {**bearer, "Idempotency-Key": uuid.uuid4().hex})
         with result.lock:
             result.loops += 1
-        pause(stop, think)
+        pause(stop, think, rng)
     conn.close()
 
 
@@ -471,9 +474,11 @@ def timed(result: Result, step: str, conn: http.client.HTTPConnection, method: s
     return status, data
 
 
-def pause(stop: threading.Event, seconds: float) -> None:
-    if seconds > 0:
-        stop.wait(seconds)
+def pause(stop: threading.Event, think: float, rng: random.Random, *, start: bool = False) -> None:
+    """Think for ``think`` seconds give or take half (people do not move in lock step); at the
+    start, wait a random part of one think so the experts do not all claim in the same instant."""
+    if think > 0:
+        stop.wait(rng.uniform(0, think) if start else think * rng.uniform(0.5, 1.5))
 
 
 def judgement(page: dict[str, Any], *, complete: bool) -> dict[str, Any]:
