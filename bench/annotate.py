@@ -434,6 +434,7 @@ def drive(port: int, experts: list[Expert], seconds: float, think_ms: int, rende
 
 
 def expert_loop(port: int, expert: Expert, result: Result, stop: threading.Event, think: float, render: str) -> None:
+    """One expert: claim, think, render, think, draft, think, submit, think; until ``stop``."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     bearer = {"Authorization": f"Bearer {expert.token}"}
     rng = random.Random(expert.email)
@@ -444,22 +445,28 @@ def expert_loop(port: int, expert: Expert, result: Result, stop: threading.Event
             result.empty += status == 204
             stop.wait(0.5)
             continue
-        page = json.loads(body)
-        base = f"/api/v1/assignments/{page['assignment']['id']}"
-        pause(stop, think, rng)
-        if render == "page":
-            timed(result, "render", conn, "GET", f"/annotate/{page['assignment']['id']}", None, {"Cookie": expert.cookie})
+        for step, method, path, payload, headers in _steps(json.loads(body), expert, render):
+            pause(stop, think, rng)
+            if stop.is_set():
+                break  # not a burst of 32 requests the instant the phase ends
+            timed(result, step, conn, method, path, payload, headers)
         else:
-            timed(result, "render", conn, "GET", f"{base}/draft", None, bearer)
-        pause(stop, think, rng)
-        timed(result, "draft", conn, "PUT", f"{base}/draft", judgement(page, complete=False), bearer)
-        pause(stop, think, rng)
-        timed(result, "submit", conn, "POST", f"{base}/submit", judgement(page, complete=True),
-              {**bearer, "Idempotency-Key": uuid.uuid4().hex})
-        with result.lock:
-            result.loops += 1
+            with result.lock:
+                result.loops += 1
         pause(stop, think, rng)
     conn.close()
+
+
+def _steps(page: dict[str, Any], expert: Expert, render: str) -> Iterator[tuple[Any, ...]]:
+    """(step, method, path, body, headers) of render, draft and submit for the claimed task."""
+    bearer = {"Authorization": f"Bearer {expert.token}"}
+    base = f"/api/v1/assignments/{page['assignment']['id']}"
+    if render == "page":
+        yield "render", "GET", f"/annotate/{page['assignment']['id']}", None, {"Cookie": expert.cookie}
+    else:
+        yield "render", "GET", f"{base}/draft", None, bearer
+    yield "draft", "PUT", f"{base}/draft", judgement(page, complete=False), bearer
+    yield "submit", "POST", f"{base}/submit", judgement(page, complete=True), {**bearer, "Idempotency-Key": uuid.uuid4().hex}
 
 
 def timed(result: Result, step: str, conn: http.client.HTTPConnection, method: str, path: str, body: Any,
