@@ -178,7 +178,7 @@ def parse_judgement_form(form: MultiMapping) -> JudgementInput:
         confidence=_form_int(form.get("confidence"), "confidence", 1, 5, errors),
         scores=_form_scores(form, errors),
         critiques=_form_critiques(form, errors),
-        rewrite=_rewrite(form.get("rewrite"), errors),
+        rewrite=_rewrite(_form_text(form.get("rewrite")), errors),
         rewrite_source_id=_form_id(form.get("rewrite_source_id"), "rewrite_source_id", errors),
         flags=_flags(form.getlist("flags"), errors),
     )
@@ -230,8 +230,20 @@ def _form_scores(form: MultiMapping, errors: _Errors) -> dict[int, dict[str, int
     return scores
 
 
+def _form_text(value: str | None) -> str | None:
+    """A posted textarea with the CRLF that HTML form encoding adds turned back into LF.
+
+    Browsers send every textarea newline as CRLF
+    (https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#converting-an-entry-list-to-a-list-of-name-value-pairs),
+    while autosave sends the textarea's value with LF; without this a submitted critique or
+    rewrite would differ from the same text autosaved.
+    """
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 def _form_critiques(form: MultiMapping, errors: _Errors) -> dict[int, str]:
-    critiques = {cid: _critique(cid, text, errors) for cid, text in _form_fields(form, "critique").items()}
+    fields = _form_fields(form, "critique")
+    critiques = {cid: _critique(cid, _form_text(text), errors) for cid, text in fields.items()}
     return {cid: text for cid, text in critiques.items() if text}
 
 

@@ -5,7 +5,6 @@ import re
 import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -56,7 +55,7 @@ def submit(assignment_id: int):
     assignment = tasks.get_own_assignment(session, assignment_id, current_user)
     key = _idempotency_key(request.form.get("idempotency_key"))
     try:
-        data = parse_judgement_form(_form_lines())
+        data = parse_judgement_form(request.form)
         service.submit_judgement(session, assignment, data, idempotency_key=key,
                                  confirmed=request.form.get("confirm") == "1", now=utcnow())
     except ValidationError as exc:
@@ -103,18 +102,8 @@ def _task_with_answers(session: Session, assignment: Assignment) -> Task:
 def _render_again(session: Session, assignment: Assignment, key: str, status: int, **extra):
     """After a refused submission nothing is stored: show the expert's input back as they sent it."""
     session.rollback()
-    values = _parsed_or_none(_form_lines())
+    values = _parsed_or_none(request.form)
     return _render(session, assignment, values, status, key=key, is_dirty=values is not None, **extra)
-
-
-def _form_lines() -> MultiDict:
-    """The posted form with browsers' CRLF line breaks back to LF, as autosave sends them.
-
-    HTML form encoding turns every textarea newline into CRLF
-    (https://html.spec.whatwg.org/multipage/form-control-infrastructure.html#converting-an-entry-list-to-a-list-of-name-value-pairs),
-    so without this a submitted critique or rewrite would differ from the same text autosaved.
-    """
-    return MultiDict([(key, value.replace("\r\n", "\n")) for key, value in request.form.items(multi=True)])
 
 
 def _parsed_or_none(form) -> JudgementInput | None:
