@@ -19,13 +19,14 @@ import email.utils
 import ipaddress
 import random
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-import httpcore
+import aiohttp
+import aiohttp.abc
 import httpx
-from httpcore._utils import is_socket_readable
 import openai
 import orjson
 
@@ -36,8 +37,8 @@ RETRY_STATUSES = {408, 409, 429}
 FATAL_STATUSES = {401, 403, 404}  # every later request would fail the same way
 MAX_BACKOFF_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
-SHARD_SIZE = 8  # connections per pool: httpcore's pool does O(requests x connections) work per request
-STRIPPED_HEADERS = ("authorization", "openai-organization", "openai-project")
+STRIPPED_HEADERS = (b"authorization", b"openai-organization", b"openai-project", b"accept-encoding")
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a chat completion is far smaller; a hostile endpoint could send more
 
 
 @dataclass(frozen=True)
@@ -67,108 +68,77 @@ class _Retryable(Exception):
 
 # --- the network layer ---------------------------------------------------------------------------
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host, keeps the addresses the allow-list accepts and connects to the first."""
+class GuardedResolver(aiohttp.abc.AbstractResolver):
+    """Resolves a host name and keeps only the addresses the allow-list accepts, so the connector
+    connects to a vetted address and DNS cannot change between the check and the connection."""
 
     def __init__(self, allow: AllowList) -> None:
         self._allow = allow
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = aiohttp.ThreadedResolver()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        address = await self._vetted_address(host, port, timeout)
-        return _Stream(await self._inner.connect_tcp(address, port, timeout, local_address, socket_options))
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[aiohttp.abc.ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        kept = [r for r in results if self._allow.address_allowed(host, port, ipaddress.ip_address(r["host"]))]
+        if not kept:
+            raise EndpointNotAllowed(_refusal(host, port, [r["host"] for r in results], self._allow))
+        return kept
 
-    async def _vetted_address(self, host: str, port: int, timeout: float | None) -> str:
-        addresses = [host] if _is_ip(host) else await _resolve(host, port, timeout)
-        for address in addresses:
-            if self._allow.address_allowed(host, port, ipaddress.ip_address(address)):
-                return address
-        raise EndpointNotAllowed(f"{host}:{port} resolves to {', '.join(addresses)}, which GENERATION_ALLOWED_HOSTS "
-                                 f"({self._allow.describe()}) does not allow")
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None):
-        raise EndpointNotAllowed("unix sockets are not model endpoints")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        await self._inner.close()
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-async def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
-    return list(dict.fromkeys(info[4][0] for info in infos))
-
-
-class _Stream(httpcore.AsyncNetworkStream):
-    """The anyio stream with a cheap ``is_readable``: httpcore asks it of every pooled connection
-    on every request, and anyio rebuilds its whole extra-attributes table for each question."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner, self._socket = inner, inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> "_Stream":
-        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-class _GuardedPoolTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool built on the guarded network backend."""
-
-    def __init__(self, allow: AllowList, size: int) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=size,
-            max_keepalive_connections=size, keepalive_expiry=30.0, network_backend=GuardedBackend(allow),
-        )
+def _refusal(host: str, port: int, addresses: list[str], allow: AllowList) -> str:
+    return (f"{host}:{port} resolves to {', '.join(dict.fromkeys(addresses))}, which GENERATION_ALLOWED_HOSTS "
+            f"({allow.describe()}) does not allow")
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """Sends only to the configured origin, sets the key itself, spreads requests over small pools."""
+    """The SDK's HTTP transport: sends only to the configured origin, sets the key itself, and
+    goes through one aiohttp connection pool (``in_flight`` connections, proxy variables ignored,
+    redirects returned rather than followed) whose resolver is allow-listed.
+
+    aiohttp connects to an IP-literal host without asking the resolver, so that case is checked
+    here, before any connection. aiohttp rather than httpx's own pool: httpcore does work in
+    proportion to the pooled connections on every request, which at 64 in flight cost more CPU
+    than the rest of the request. The answer is read whole (at most MAX_RESPONSE_BYTES) and the
+    connection goes straight back to the pool."""
 
     def __init__(self, spec: ModelSpec, api_key: str, allow: AllowList, in_flight: int) -> None:
         self._origin = ("https" if spec.base_url.startswith("https") else "http", spec.host.lower(), spec.port)
-        self._api_key = api_key
-        shards = max(1, -(-in_flight // SHARD_SIZE))
-        self._pools = [_GuardedPoolTransport(allow, SHARD_SIZE) for _ in range(shards)]
-        self._busy = [0] * shards
+        self._authorization = [("Authorization", f"Bearer {api_key}")] if api_key else []
+        self._allow, self._in_flight = allow, in_flight
+        self._refusal = None
+        if _is_ip(spec.host) and not allow.address_allowed(spec.host, spec.port, ipaddress.ip_address(spec.host)):
+            self._refusal = _refusal(spec.host, spec.port, [spec.host], allow)
+        self._session: aiohttp.ClientSession | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._check_origin(request.url)
-        for name in STRIPPED_HEADERS:  # the SDK may add these from OPENAI_* variables of this process
-            request.headers.pop(name, None)
-        if self._api_key:
-            request.headers["Authorization"] = f"Bearer {self._api_key}"
-        index = self._busy.index(min(self._busy))
-        self._busy[index] += 1
+        if self._refusal:
+            raise EndpointNotAllowed(self._refusal)
+        # the SDK may add a key or organisation from OPENAI_* variables of this process: ours only
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                   if k.lower() not in STRIPPED_HEADERS] + self._authorization + [("Accept-Encoding", "gzip, deflate")]
+        timeout = request.extensions.get("timeout", {})
         try:
-            response = await self._pools[index].handle_async_request(request)
-        except BaseException:
-            self._busy[index] -= 1
-            raise
-        response.stream = _CountedStream(response.stream, self._busy, index)
-        return response
+            async with self._pool().request(
+                request.method, str(request.url), headers=headers, data=await request.aread() or None,
+                allow_redirects=False, timeout=aiohttp.ClientTimeout(sock_connect=timeout.get("connect"), sock_read=timeout.get("read")),
+            ) as answer:
+                body = await _read_capped(answer)
+                decoded = [(k, v) for k, v in answer.raw_headers if k.lower() not in (b"content-encoding", b"content-length")]
+                return httpx.Response(answer.status, headers=decoded, content=body, request=request)
+        except TimeoutError as exc:  # aiohttp's timeouts subclass it
+            raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
+        except aiohttp.ClientError as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+
+    def _pool(self) -> aiohttp.ClientSession:
+        if self._session is None:  # made on first use: aiohttp wants a running event loop
+            connector = aiohttp.TCPConnector(limit=self._in_flight, keepalive_timeout=30.0,
+                                             resolver=GuardedResolver(self._allow), ssl=ssl.create_default_context())
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=True)
+        return self._session
 
     def _check_origin(self, url: httpx.URL) -> None:
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -177,23 +147,29 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                                      "this model's key belongs to its base_url only")
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
-class _CountedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: Any, busy: list[int], index: int) -> None:
-        self._inner, self._busy, self._index, self._open = inner, busy, index, True
+async def _read_capped(answer: aiohttp.ClientResponse) -> bytes:
+    """The whole body, decompressed; GenerationError (not retried) past MAX_RESPONSE_BYTES."""
+    too_large = GenerationError(f"the endpoint's answer is larger than {MAX_RESPONSE_BYTES:,} bytes")
+    if (answer.content_length or 0) > MAX_RESPONSE_BYTES and not answer.headers.get("Content-Encoding"):
+        raise too_large
+    body = b""
+    while len(body) <= MAX_RESPONSE_BYTES and not answer.content.at_eof():
+        body += await answer.content.read(MAX_RESPONSE_BYTES + 1 - len(body))
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise too_large
+    return body
 
-    async def __aiter__(self):
-        async for chunk in self._inner:
-            yield chunk
 
-    async def aclose(self) -> None:
-        if self._open:
-            self._open = False
-            self._busy[self._index] -= 1
-        await self._inner.aclose()
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 # --- the model client ----------------------------------------------------------------------------
@@ -244,12 +220,14 @@ class ModelClient:
             raise GenerationError(self._scrub(str(exc)), fatal=True) from None
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from None
-        except openai.APITimeoutError:
-            raise _Retryable(f"timed out after {self.spec.timeout_seconds:g} s") from None
-        except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
+        except openai.APIConnectionError as exc:  # APITimeoutError included
+            cause = _root_cause(exc)
             if isinstance(cause, EndpointNotAllowed):
                 raise GenerationError(self._scrub(str(cause)), fatal=True) from None
+            if isinstance(cause, GenerationError):
+                raise cause from None
+            if isinstance(cause, (TimeoutError, httpx.TimeoutException)):
+                raise _Retryable(f"timed out after {self.spec.timeout_seconds:g} s") from None
             raise _Retryable(self._scrub(f"connection failed ({type(cause).__name__}: {cause})")) from None
         latency_ms = (time.perf_counter() - started) * 1000
         return parse_reply(response.content, latency_ms, attempt)
@@ -293,6 +271,14 @@ def parse_reply(content: bytes, latency_ms: float, attempts: int) -> Reply:
     return Reply(text=text, finish_reason=finish if isinstance(finish, str) else None,
                  prompt_tokens=_int_or_none(usage.get("prompt_tokens")), completion_tokens=_int_or_none(usage.get("completion_tokens")),
                  latency_ms=round(latency_ms, 1), attempts=attempts, response_model=data.get("model") if isinstance(data.get("model"), str) else None)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception: the transport maps every aiohttp connection error to an httpx
+    timeout, so the SDK's class alone cannot tell a timeout from a dropped connection."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:

@@ -25,6 +25,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float | None = None
     choices: list[Any] | None = None  # e.g. [] for "empty choices"
+    drop: bool = False  # close the connection without answering
 
 
 @dataclass
@@ -115,6 +116,9 @@ class LLMServer:
                 reply = server._choose(body)
                 delay = server.delay if reply.delay is None else reply.delay
                 if delay and server._stopping.wait(delay):
+                    return
+                if reply.drop:
+                    self.close_connection = True
                     return
                 status, headers, payload = server._answer(reply, body)
                 self._send(status, headers, payload)

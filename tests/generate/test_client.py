@@ -1,8 +1,12 @@
 """The model client against a real local OpenAI-compatible server: retries, failures, SSRF guards."""
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
+from rlhf_app.generate import client as client_module
 from rlhf_app.generate.aio import run_cancellable
 from rlhf_app.generate.client import GenerationError
 
@@ -72,6 +76,31 @@ def test_timeout_then_success(llm_server, fake_sleep):
     assert complete(make_client(llm_server, fake_sleep, timeout_seconds=0.2)).attempts == 2
 
 
+def test_a_dropped_connection_is_retried_and_named_as_such(llm_server, fake_sleep):
+    llm_server.queue(Reply(drop=True), Reply(drop=True))
+    with pytest.raises(GenerationError) as info:
+        complete(make_client(llm_server, fake_sleep, max_retries=1))
+    assert "connection failed" in info.value.message and "timed out" not in info.value.message
+    assert info.value.attempts == 2 and len(llm_server.chat_requests) == 2
+
+
+def test_a_gzip_answer_is_decompressed(llm_server, fake_sleep):
+    data = {"choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "compressed"}}]}
+    llm_server.queue(Reply(body=gzip.compress(json.dumps(data).encode()), headers={"Content-Encoding": "gzip"}))
+    assert complete(make_client(llm_server, fake_sleep)).text == "compressed"
+    assert "gzip" in llm_server.chat_requests[0].headers["accept-encoding"]
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_an_oversized_answer_fails_without_retrying(llm_server, fake_sleep, monkeypatch, encoding):
+    monkeypatch.setattr(client_module, "MAX_RESPONSE_BYTES", 4096)
+    body = json.dumps({"choices": [{"message": {"content": "x" * 10_000}}]}).encode()
+    llm_server.queue(Reply(body=gzip.compress(body) if encoding else body, headers={"Content-Encoding": encoding} if encoding else {}))
+    with pytest.raises(GenerationError, match="larger than 4,096 bytes") as info:
+        complete(make_client(llm_server, fake_sleep))
+    assert info.value.attempts == 1 and len(llm_server.chat_requests) == 1
+
+
 def test_malformed_json_fails_with_a_clear_error(llm_server, fake_sleep):
     llm_server.queue(Reply(body=b'{"choices": [ nope'))
     with pytest.raises(GenerationError, match="not valid JSON"):
@@ -115,6 +144,14 @@ def test_endpoint_outside_the_allow_list_is_refused_before_connecting(llm_server
 def test_star_allows_public_addresses_only(llm_server, fake_sleep):
     with pytest.raises(GenerationError, match="resolves to 127.0.0.1"):
         complete(make_client(llm_server, fake_sleep, allowed="*"))
+    assert llm_server.requests == []
+
+
+def test_a_name_resolving_to_a_refused_address_is_refused_before_connecting(llm_server, fake_sleep):
+    client = make_client(llm_server, fake_sleep, allowed="*", base_url=f"http://localhost:{llm_server.port}/v1")
+    with pytest.raises(GenerationError) as info:
+        complete(client)
+    assert info.value.fatal and f"localhost:{llm_server.port} resolves to 127.0.0.1" in info.value.message
     assert llm_server.requests == []
 
 
