@@ -20,7 +20,8 @@ SLUG = [{"name": "slug", "in": "path", "required": True, "schema": {"type": "str
 JOB_ID = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 COMPLETION = {"type": "object", "required": ["prompt_id", "model", "text"], "properties": {
     "prompt_id": {"type": "string"}, "model": {"type": "string"}, "text": {"type": "string"}, "generation": {"type": "object"}}}
-JOB = {"description": "The job: status, counts (total, completed, failed, truncated), error and failures."}
+JOB = {"description": "The job: status, counts (total, completed, failed, truncated), error, the first 50 failures, and "
+                      "`stalled` (a message, or null) when a running job's process stopped sending its heartbeat."}
 
 
 def _own_project(slug: str) -> Project:
@@ -72,7 +73,7 @@ def start_job(slug: str):
     jobs.enqueue_job(session, job, redis_url)
     session.commit()
     location = url_for("api_generation.get_job", job_id=job.id)
-    return jsonify(service.describe_job(job)), 202, {"Location": location}
+    return jsonify(service.describe_job(session, job)), 202, {"Location": location}
 
 
 def _names(value: object) -> list[str]:
@@ -102,4 +103,4 @@ def get_job(job_id: int):
     project = session.get(Project, job.project_id) if job is not None else None
     if job is None or project is None or not can_manage_project(current_user, project):
         raise NotFound(f"There is no generation job {job_id}.")
-    return jsonify(service.describe_job(job))
+    return jsonify(service.describe_job(session, job))

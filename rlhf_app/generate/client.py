@@ -1,9 +1,10 @@
 """Calling one OpenAI-compatible endpoint safely: the only module that imports ``openai``.
 
-Each model gets one ``AsyncOpenAI`` client over an ``httpx.AsyncClient`` that never follows
-redirects, ignores proxy variables, checks every resolved address against the allow-list before
-it connects (and connects to that vetted address, so DNS cannot change between check and use),
-and adds the key itself, only on requests to the configured origin. Retries are ours
+Each model gets one ``AsyncOpenAI`` client over an ``httpx.AsyncClient`` whose transport (an
+aiohttp connection pool) never follows redirects, ignores proxy variables, checks every resolved
+address against the allow-list before it connects (and connects to that vetted address, so DNS
+cannot change between check and use), and adds the key itself, only on requests to the
+configured origin. Retries are ours
 (``max_retries=0`` in the SDK): backoff with jitter on 408/409/429/5xx, timeouts and dropped
 connections, honouring ``Retry-After``.
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..common import audit
 from ..common.clock import utcnow
 from ..common.errors import DomainError, NotFound, ValidationError
 from ..config import Config
 from ..db import begin_write
-from ..models import Completion, GenerationJob, GenerationJobStatus, Project, Prompt, User
+from ..models import Completion, GenerationFailure, GenerationJob, GenerationJobStatus, Project, Prompt, User
 from ..projects.loader import sha256_text
 from .aio import run_cancellable
 from .client import GenerationError, ModelClient
@@ -141,6 +141,7 @@ def create_generation_job(
     problems = [p for s in specs if (p := allow.url_problem(s.base_url))]
     if problems:
         raise ValidationError({"models": "; ".join(problems)}, message="; ".join(problems))
+    fail_stalled_jobs(session, project.id)
     job = GenerationJob(project_id=project.id, created_by_id=actor.id if actor else None, origin=origin,
                         model_names=list(model_names), concurrency=concurrency, created_at=utcnow())
     session.add(job)
@@ -180,16 +181,42 @@ def set_job_state(session_factory: Callable[[], Session], job_id: int, status: G
         session.commit()
 
 
-def describe_job(job: GenerationJob, *, failures: int = 50) -> dict[str, Any]:
+def first_failures(session: Session, job: GenerationJob, limit: int) -> list[GenerationFailure]:
+    """The job's first ``limit`` failures with their prompts (a job can have thousands)."""
+    return list(session.scalars(sa.select(GenerationFailure).where(GenerationFailure.job_id == job.id)
+                                .options(joinedload(GenerationFailure.prompt)).order_by(GenerationFailure.id).limit(limit)))
+
+
+def stalled_notice(job: GenerationJob) -> str | None:
+    """What to tell a lab about a running job whose process stopped sending its heartbeat."""
+    if not job.is_stalled(utcnow()):
+        return None
+    return (f"No sign of life from this run since {job.updated_at:%Y-%m-%d %H:%M} UTC: the process running it has "
+            "probably stopped. Everything that arrived is stored; start generation again to do the rest.")
+
+
+def fail_stalled_jobs(session: Session, project_id: int) -> None:
+    """Mark the project's stalled jobs failed (called when a new job starts, which does their rest)."""
+    now = utcnow()
+    stalled = [j for j in session.scalars(sa.select(GenerationJob).where(
+        GenerationJob.project_id == project_id, GenerationJob.status == GenerationJobStatus.running)) if j.is_stalled(now)]
+    for job in stalled:
+        job.status, job.finished_at = GenerationJobStatus.failed, now
+        job.error = f"the process running this job stopped without finishing (last heard from at {job.updated_at:%Y-%m-%d %H:%M} UTC)"
+    session.flush()
+
+
+def describe_job(session: Session, job: GenerationJob, *, failures: int = 50) -> dict[str, Any]:
     """The job as plain data for the API and the progress page."""
     return {
         "id": job.id, "project_id": job.project_id, "status": job.status.value, "origin": job.origin,
         "models": job.model_names, "concurrency": job.concurrency, "total": job.total, "completed": job.completed,
         "failed": job.failed, "truncated": job.truncated, "error": job.error, "is_done": job.is_done,
+        "stalled": stalled_notice(job),
         "created_at": _iso(job.created_at), "started_at": _iso(job.started_at), "updated_at": _iso(job.updated_at),
         "finished_at": _iso(job.finished_at),
         "failures": [{"prompt": f.prompt.external_id, "model": f.model_name, "error": f.error, "status_code": f.status_code,
-                      "attempts": f.attempts} for f in job.failures[:failures]],
+                      "attempts": f.attempts} for f in first_failures(session, job, failures)],
     }
 
 
@@ -354,6 +381,7 @@ def _new_job(session_factory: Callable[[], Session], project: Project, model_nam
              actor_id: int | None) -> int:
     with session_factory() as session:
         begin_write(session)
+        fail_stalled_jobs(session, project.id)
         job = GenerationJob(project_id=project.id, created_by_id=actor_id, origin="cli", model_names=list(model_names),
                             concurrency=concurrency, created_at=utcnow())
         session.add(job)

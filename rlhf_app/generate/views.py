@@ -70,4 +70,5 @@ def job(slug: str, job_id: int):
     found = service.find_project_job(get_session(), project, job_id)
     if found is None:
         abort(404)
-    return render_template("generate/job.html", project=project, job=found, has_queue=bool(current_app.config.get("REDIS_URL")))
+    return render_template("generate/job.html", project=project, job=found, failures=service.first_failures(get_session(), found, 200),
+                           stalled=service.stalled_notice(found), has_queue=bool(current_app.config.get("REDIS_URL")))

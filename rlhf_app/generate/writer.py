@@ -25,6 +25,9 @@ BATCH_SIZE = 256
 # Gather for at most this long before committing: one commit (and fsync) per ~20 ms instead of one
 # per answer keeps the writer's CPU, which shares the GIL with the requests, small at 1,000 req/s.
 COMMIT_INTERVAL_SECONDS = 0.02
+# With nothing to store for this long the writer still touches the job's updated_at, so a job whose
+# process died (kill -9, a lost machine) shows as stalled rather than running forever.
+HEARTBEAT_SECONDS = 10.0
 _STOP = object()
 
 
@@ -82,14 +85,17 @@ class ResultWriter(threading.Thread):
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
-            if batch and self.error is None:
+            if self.error is None and (batch or not stopping):
                 try:
                     self._write(batch)
                 except BaseException as exc:  # kept for the event loop, which stops the run
                     self.error = exc
 
     def _next_batch(self) -> tuple[list[Outcome], bool]:
-        item = self._queue.get()
+        try:
+            item = self._queue.get(timeout=HEARTBEAT_SECONDS)
+        except queue.Empty:
+            return [], False  # an empty batch: only the heartbeat is written
         deadline = time.monotonic() + COMMIT_INTERVAL_SECONDS
         batch: list[Outcome] = []
         while item is not _STOP:

@@ -20,6 +20,9 @@ class GenerationJobStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
+STALLED_AFTER_SECONDS = 60
+
+
 class GenerationJob(Base):
     """A run of ``generate_completions``: which models, how far it got, what went wrong."""
 
@@ -58,6 +61,11 @@ class GenerationJob(Base):
     @property
     def is_done(self) -> bool:
         return self.status in (GenerationJobStatus.finished, GenerationJobStatus.failed, GenerationJobStatus.cancelled)
+
+    def is_stalled(self, now: dt.datetime) -> bool:
+        """Running, but its writer's heartbeat (every 10 s) stopped: the process running it died."""
+        return (self.status is GenerationJobStatus.running and self.updated_at is not None
+                and now - self.updated_at > dt.timedelta(seconds=STALLED_AFTER_SECONDS))
 
 
 class GenerationFailure(Base):

@@ -108,3 +108,18 @@ def test_openapi_documents_the_generation_paths(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/projects/{slug}/completions"] and "post" in paths["/projects/{slug}/generation-jobs"]
     assert "get" in paths["/generation-jobs/{job_id}"]
+
+
+def test_a_stalled_job_says_so(api, session):
+    import datetime as dt
+
+    from rlhf_app.common.clock import utcnow
+    from rlhf_app.models import GenerationJobStatus
+
+    client, headers, project = api
+    quiet = utcnow() - dt.timedelta(minutes=3)
+    job = GenerationJob(project_id=project.id, model_names=["local-a"], status=GenerationJobStatus.running, updated_at=quiet)
+    session.add(job)
+    session.commit()
+    body = client.get(f"/api/v1/generation-jobs/{job.id}", headers=headers).get_json()
+    assert body["status"] == "running" and "start generation again" in body["stalled"]

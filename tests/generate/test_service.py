@@ -187,5 +187,51 @@ def test_failures_name_the_prompt_in_the_job_description(session, session_factor
 
     llm_server.rule("question 1", Reply(status=400))
     result = run(session_factory, gen_project, ["local-a"], allowed, client_factory)
-    failure = describe_job(session.get(GenerationJob, result.job_id))["failures"][0]
+    failure = describe_job(session, session.get(GenerationJob, result.job_id))["failures"][0]
     assert (failure["prompt"], failure["model"], failure["status_code"], failure["attempts"]) == ("q1", "local-a", 400, 1)
+
+
+def test_a_job_whose_process_died_shows_as_stalled_and_the_next_run_closes_it(session, session_factory, gen_project, allowed, client_factory):
+    import datetime as dt
+
+    from rlhf_app.common.clock import utcnow
+    from rlhf_app.generate.service import describe_job
+
+    quiet = utcnow() - dt.timedelta(minutes=5)
+    dead = GenerationJob(project_id=gen_project.id, model_names=["local-a"], status=GenerationJobStatus.running, total=6,
+                         completed=2, started_at=quiet, updated_at=quiet)
+    alive = GenerationJob(project_id=gen_project.id, model_names=["local-b"], status=GenerationJobStatus.running, total=6,
+                          started_at=utcnow(), updated_at=utcnow())
+    session.add_all([dead, alive])
+    session.commit()
+    assert "No sign of life from this run since" in describe_job(session, dead)["stalled"]
+    assert describe_job(session, alive)["stalled"] is None
+    result = run(session_factory, gen_project, ["local-a"], allowed, client_factory)
+    assert result.counts.completed == 6
+    session.rollback()  # see the other connections' commits
+    assert dead.status is GenerationJobStatus.failed and "stopped without finishing" in dead.error and dead.finished_at
+    assert alive.status is GenerationJobStatus.running  # still sending its heartbeat: left alone
+
+
+def test_the_writer_touches_the_job_while_nothing_arrives(session, session_factory, gen_project, monkeypatch):
+    import time
+
+    from rlhf_app.generate import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "HEARTBEAT_SECONDS", 0.05)
+    job = GenerationJob(project_id=gen_project.id, model_names=["local-a"], status=GenerationJobStatus.running)
+    session.add(job)
+    session.commit()
+    writer = writer_module.ResultWriter(session_factory, job.id)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            session.rollback()
+            session.refresh(job)
+            if job.updated_at is not None:
+                break
+            time.sleep(0.02)
+    finally:
+        counts = writer.close()
+    assert job.updated_at is not None and (counts.completed, counts.failed) == (0, 0)

@@ -52,3 +52,23 @@ def test_the_project_page_links_labs_to_generation(lab_project, login_as, sessio
     assert f'href="/projects/{project.slug}/generate/"' in client.get(f"/projects/{project.slug}").get_data(as_text=True)
     reviewer, _ = login_as(Role.reviewer)
     assert "/generate/" not in reviewer.get(f"/projects/{project.slug}").get_data(as_text=True)
+
+
+def test_the_job_page_names_a_stalled_run_and_counts_its_failures(lab_project, session):
+    import datetime as dt
+
+    from rlhf_app.common.clock import utcnow
+    from rlhf_app.models import GenerationFailure, GenerationJob, GenerationJobStatus, Prompt
+
+    client, _, project = lab_project
+    quiet = utcnow() - dt.timedelta(minutes=10)
+    job = GenerationJob(project_id=project.id, model_names=["local-a"], status=GenerationJobStatus.running, total=4,
+                        failed=2, updated_at=quiet)
+    session.add(job)
+    session.flush()
+    for prompt in session.query(Prompt).filter_by(project_id=project.id).order_by(Prompt.id).limit(2):
+        session.add(GenerationFailure(job_id=job.id, prompt_id=prompt.id, model_name="local-a", error="HTTP 500: <b>x</b>", attempts=3))
+    session.commit()
+    html = client.get(f"/projects/{project.slug}/generate/jobs/{job.id}").get_data(as_text=True)
+    assert "No sign of life from this run since" in html and "start generation again to do the rest" in html
+    assert html.count("HTTP 500: &lt;b&gt;x&lt;/b&gt;") == 2

@@ -9,8 +9,10 @@
       var el = box.querySelector('[data-field="' + name + '"]');
       if (el) { el.textContent = job[name]; }
     });
-    var error = box.querySelector('[data-field="error"]');
-    if (error) { error.textContent = job.error || ""; }
+    ["error", "stalled"].forEach(function (name) {
+      var el = box.querySelector('[data-field="' + name + '"]');
+      if (el) { el.textContent = job[name] || ""; }
+    });
     var bar = box.querySelector('[data-field="progress"]');
     if (bar) { bar.max = job.total || 1; bar.value = job.completed + job.failed; }
   }
