@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from ..common import audit
 from ..common.errors import Conflict, ValidationError
-from ..db import is_sqlite
 from ..models import Assignment, AssignmentStatus, Judgement, JudgementRevision, JudgementStatus, User
-from ..tasks.service import extend_live_lease, refresh_task_progress
+from ..tasks.service import extend_live_lease, lock_assignment, refresh_task_progress
 from .activity import expert_figures, record_heartbeat
 from .forms import JudgementInput
 from .ordering import to_canonical_preference
@@ -40,7 +39,7 @@ def load_draft(session: Session, assignment: Assignment) -> Judgement | None:
 
 def save_draft(session: Session, assignment: Assignment, data: JudgementInput, *, now: dt.datetime) -> Judgement:
     """Replace the draft with ``data`` (partial is fine; shape and ranges are checked)."""
-    _lock_assignment(session, assignment)
+    lock_assignment(session, assignment)
     judgement = load_draft(session, assignment)
     _check_editable(assignment, judgement)
     context = task_context(session, assignment)
@@ -62,7 +61,7 @@ def submit_judgement(
     confirmed: bool, now: dt.datetime,
 ) -> Judgement:
     """Submit (or resubmit a returned) judgement; the same idempotency key returns the first result."""
-    _lock_assignment(session, assignment)
+    lock_assignment(session, assignment)
     judgement, replay = _own_and_replayed(session, assignment, idempotency_key)
     if replay is not None:
         return replay
@@ -81,15 +80,6 @@ def submit_judgement(
 
 
 # --- steps --------------------------------------------------------------------------------------
-
-def _lock_assignment(session: Session, assignment: Assignment) -> None:
-    """Serialise writes to one assignment (two tabs, a retried request) and reload it (PostgreSQL).
-
-    SQLite needs no row lock: the request's write transaction began with BEGIN IMMEDIATE.
-    """
-    if not is_sqlite(session):
-        session.execute(sql.lock_assignment(), {"assignment_id": assignment.id})
-
 
 def _own_and_replayed(session: Session, assignment: Assignment, key: str | None) -> tuple[Judgement | None, Judgement | None]:
     """The assignment's judgement, and the one an earlier request with ``key`` produced (one query).

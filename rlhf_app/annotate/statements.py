@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, select
 
 from ..models import (
-    ActivityInterval, Assignment, Completion, GuidelineVersion, Judgement, Project, Prompt, Task, TaskItem,
+    ActivityInterval, Completion, GuidelineVersion, Judgement, Project, Prompt, Task, TaskItem,
 )
 
 FRESH = {"populate_existing": True}  # reload rows already in the session (read after a lock)
@@ -71,13 +71,6 @@ def judgement_or_key() -> sa.Select:
 def judgement_status() -> sa.Select:
     """The status of ``:assignment_id``'s judgement."""
     return select(Judgement.status).where(Judgement.assignment_id == bindparam("assignment_id"))
-
-
-@cache
-def lock_assignment() -> sa.Select:
-    """Lock and reload assignment ``:assignment_id`` (PostgreSQL)."""
-    return (select(Assignment).where(Assignment.id == bindparam("assignment_id"))
-            .with_for_update(key_share=True).execution_options(**FRESH))
 
 
 @cache

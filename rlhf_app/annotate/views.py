@@ -52,7 +52,7 @@ def show(assignment_id: int):
 def submit(assignment_id: int):
     """Submit the judgement; re-render with a message per field, or asking to confirm."""
     session = get_session()
-    assignment = tasks.get_own_assignment(session, assignment_id, current_user)
+    assignment = tasks.get_own_assignment(session, assignment_id, current_user, for_update=True)
     key = _idempotency_key(request.form.get("idempotency_key"))
     try:
         data = parse_judgement_form(request.form)
@@ -72,7 +72,7 @@ def submit(assignment_id: int):
 def skip(assignment_id: int):
     """Skip the task with a reason (a status, never a deletion) and go to the next one."""
     session = get_session()
-    assignment = tasks.get_own_assignment(session, assignment_id, current_user)
+    assignment = tasks.get_own_assignment(session, assignment_id, current_user, for_update=True)
     tasks.skip_assignment(session, assignment, reason=request.form.get("reason", ""),
                           note=request.form.get("note", ""), now=utcnow())
     session.commit()

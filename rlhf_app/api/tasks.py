@@ -29,7 +29,7 @@ def _expert():
 
 
 def _own(assignment_id: int):
-    return queue.get_own_assignment(get_session(), assignment_id, _expert())
+    return queue.get_own_assignment(get_session(), assignment_id, _expert(), for_update=request.method != "GET")
 
 
 document("/tasks/next", "get", "Claim the next task (or resume the open one); 204 when nothing is left.",

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..common import audit
 from ..common.clock import utcnow
@@ -41,7 +41,7 @@ def find_token_for_secret(session: Session, secret: str) -> ApiToken | None:
     """The unrevoked token of an active user with this secret, or None (reads only)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.secret_hash == hash_secret(secret)))
+    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.secret_hash == hash_secret(secret)))
     if token is None or token.is_revoked or not token.user.is_active:
         return None
     return token

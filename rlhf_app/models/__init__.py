@@ -11,7 +11,7 @@ from .tasks import (
 from .users import ApiToken, Role, User, Workspace
 
 __all__ = [
-    "ActivityInterval", "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource",
+    "ActivityInterval", "ApiToken", "Assignment", "AssignmentStatus", "AuditEvent", "Completion", "CompletionSource", "ExportRun",
     "Flag", "GenerationFailure", "GenerationJob", "GenerationJobStatus", "GuidelineVersion", "Judgement", "JudgementRevision", "JudgementStatus", "Project",
     "ProjectStatus", "Prompt", "Review", "ReviewVerdict", "Role", "Task", "TaskItem", "TaskKind",
     "TaskStatus", "User", "Workspace",

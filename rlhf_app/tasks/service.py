@@ -237,13 +237,35 @@ def is_lease_live(assignment: Assignment, now: dt.datetime) -> bool:
 
 # --- lookups and skips --------------------------------------------------------------------------
 
-def get_own_assignment(session: Session, assignment_id: int, expert: User) -> Assignment:
-    """The expert's assignment; another expert's id or an unknown one raises NotFound alike."""
+def get_own_assignment(session: Session, assignment_id: int, expert: User, *, for_update: bool = False) -> Assignment:
+    """The expert's assignment; another expert's id or an unknown one raises NotFound alike.
+
+    ``for_update`` loads it with a row lock on PostgreSQL (writes to one assignment from two tabs
+    or a retried request then run one after the other), in the same round trip as the load.
+    """
     in_range = 0 < assignment_id <= MAX_ID  # larger ids overflow the column type (a 500, not a 404)
-    assignment = session.get(Assignment, assignment_id) if in_range else None
+    if not in_range:
+        assignment = None
+    elif for_update and not is_sqlite(session):
+        assignment = session.scalar(sql.lock_assignment(), {"assignment_id": assignment_id})
+        session.info[_LOCKED] = (session.get_transaction(), assignment_id)
+    else:
+        assignment = session.get(Assignment, assignment_id)
     if assignment is None or not can_own_assignment(expert, assignment.expert_id):
         raise NotFound(f"There is no assignment {assignment_id}.")
     return assignment
+
+
+def lock_assignment(session: Session, assignment: Assignment) -> None:
+    """Lock and reload the assignment's row unless this transaction already holds it (PostgreSQL;
+    on SQLite a write request's transaction began with BEGIN IMMEDIATE, which is enough)."""
+    if is_sqlite(session) or session.info.get(_LOCKED) == (session.get_transaction(), assignment.id):
+        return
+    session.execute(sql.lock_assignment(), {"assignment_id": assignment.id})
+    session.info[_LOCKED] = (session.get_transaction(), assignment.id)
+
+
+_LOCKED = "rlhf_locked_assignment"
 
 
 def skip_assignment(session: Session, assignment: Assignment, *, reason: str, note: str | None, now: dt.datetime) -> Assignment:

@@ -84,6 +84,13 @@ def any_candidate(excluding: bool) -> sa.Select:
 
 
 @cache
+def lock_assignment() -> sa.Select:
+    """Lock and (re)load assignment ``:assignment_id`` (PostgreSQL)."""
+    return (select(Assignment).where(Assignment.id == bindparam("assignment_id"))
+            .with_for_update(key_share=True).execution_options(populate_existing=True))
+
+
+@cache
 def lock_task() -> sa.Select:
     """Lock task ``:task_id`` unless another transaction holds it (PostgreSQL)."""
     return select(Task.id).where(Task.id == bindparam("task_id")).with_for_update(key_share=True, skip_locked=True)
