@@ -6,18 +6,18 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from ..common.clock import utcnow
 from ..common.decorators import role_required
 from ..common.errors import ValidationError
 from ..dashboard.views import EXPERT_DASHBOARD_HOOKS
 from ..db import get_session
-from ..models import Assignment, Project, Role, Task, TaskItem, User
-from ..projects.service import current_guideline
+from ..models import Assignment, Role, Task, TaskItem, User
 from ..tasks import service as tasks
 from . import service
+from . import statements as sql
 from .forms import JudgementInput, parse_judgement_form
 from .page import build_page, values_from_judgement
 
@@ -83,20 +83,23 @@ def skip(assignment_id: int):
 def _render(session: Session, assignment: Assignment, values: JudgementInput | None = None, status: int = 200, *,
             key: str | None = None, **extra):
     """Render the page with ``values`` (default: the saved draft); ``extra``: errors, warnings, is_dirty."""
-    task, judgement = _task_with_answers(session, assignment), service.load_draft(session, assignment)
+    project, guideline, _, judgement = session.execute(
+        sql.page(), {"task_id": assignment.task_id, "assignment_id": assignment.id}).one()
+    task = _task_with_answers(session, assignment)
     if values is None:
         values = values_from_judgement(judgement, task, assignment.display_order)
-    project = session.get_one(Project, task.project_id)
-    page = build_page(assignment, task, project, current_guideline(session, project), values,
+    page = build_page(assignment, task, project, guideline, values,
                       idempotency_key=key or uuid.uuid4().hex, judgement=judgement, **extra)
     return render_template("annotate/task.html", page=page), status
 
 
 def _task_with_answers(session: Session, assignment: Assignment) -> Task:
-    """The task with its prompt and completions loaded in two queries (not one per answer)."""
-    query = (select(Task).where(Task.id == assignment.task_id)
-             .options(joinedload(Task.prompt), selectinload(Task.items).joinedload(TaskItem.completion)))
-    return session.scalars(query).one()
+    """The task with its prompt and completions, in one query."""
+    return session.scalars(_TASK_WITH_ANSWERS, {"task_id": assignment.task_id}).unique().one()
+
+
+_TASK_WITH_ANSWERS = (select(Task).where(Task.id == bindparam("task_id"))
+                      .options(joinedload(Task.prompt), joinedload(Task.items).joinedload(TaskItem.completion)))
 
 
 def _render_again(session: Session, assignment: Assignment, key: str, status: int, **extra):

@@ -42,10 +42,9 @@ def next_task():
     """Resume or claim a task and describe it; 204 when the queue is empty for this expert."""
     session = get_session()
     assignment = queue.claim_next(session, _expert(), project_slug=request.args.get("project") or None, now=utcnow())
-    session.commit()
-    if assignment is None:
-        return "", 204
-    return jsonify(annotate.describe_assignment(session, assignment))
+    body = annotate.describe_assignment(session, assignment) if assignment is not None else None
+    session.commit()  # after reading the page: one transaction, not a second one just to read
+    return ("", 204) if body is None else jsonify(body)
 
 
 document("/assignments/{assignment_id}/draft", "get", "The assignment's saved draft (null before the first save).",
