@@ -48,10 +48,9 @@ def claim_next(
     Raises NotFound when ``project_slug`` names no project in the expert's domains.
     """
     start_writer(session)
-    projects = _judgeable_projects(session, expert, project_slug)
+    projects = _judgeable_projects(session, expert, project_slug)  # and the expert's row locked
     if not projects:
         return None
-    _lock_expert(session, expert)
     by_id = {p.id: p for p in projects}
     held = _held_assignments(session, expert, list(by_id))
     return (next((a for a, _ in held if a.lease_expires_at > now), None)
@@ -78,20 +77,18 @@ def _is_writer(session: Session) -> bool:
 
 
 def _judgeable_projects(session: Session, expert: User, slug: str | None) -> list[Project]:
-    """Active projects in the expert's domains (only ``slug`` when given)."""
-    domains = list(expert.domains or [])
+    """Active projects in the expert's domains (only ``slug`` when given).
+
+    On PostgreSQL the same statement locks the expert's row, which serialises one expert's claims
+    (two tabs); SQLite is serialised already by the write transaction.
+    """
+    domains, lock = list(expert.domains or []), not is_sqlite(session)
     if slug is None:
-        return list(session.scalars(sql.projects_in_domains(), {"domains": domains}))
-    project = session.scalar(sql.project_by_slug(), {"slug": slug})
+        return list(session.scalars(sql.projects_in_domains(lock), {"domains": domains, "user_id": expert.id}))
+    project = session.scalar(sql.project_by_slug(lock), {"slug": slug, "user_id": expert.id})
     if project is None or project.domain not in domains:
         raise NotFound(f"There is no project '{slug}' in your domains.")
     return [project] if project.is_active else []
-
-
-def _lock_expert(session: Session, expert: User) -> None:
-    """Serialise one expert's claims (two tabs) on PostgreSQL; SQLite is serialised already."""
-    if not is_sqlite(session):
-        session.execute(sql.lock_user(), {"user_id": expert.id})
 
 
 def find_open_assignment(

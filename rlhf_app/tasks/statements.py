@@ -25,23 +25,31 @@ def active_leases(task_id: sa.ColumnElement[int]) -> sa.ScalarSelect:
 
 
 @cache
-def projects_in_domains() -> sa.Select:
-    """Active projects whose domain is in ``:domains`` (a list)."""
-    return (select(Project).where(Project.status == ProjectStatus.active,
-                                  Project.domain.in_(bindparam("domains", expanding=True)))
-            .order_by(Project.id))
+def projects_in_domains(lock: bool) -> sa.Select:
+    """Active projects whose domain is in ``:domains`` (a list); see ``_locking_user``."""
+    return _locking_user(select(Project).where(Project.status == ProjectStatus.active,
+                                               Project.domain.in_(bindparam("domains", expanding=True)))
+                         .order_by(Project.id), lock)
 
 
 @cache
-def project_by_slug() -> sa.Select:
-    """The project with ``:slug``."""
-    return select(Project).where(Project.slug == bindparam("slug"))
+def project_by_slug(lock: bool) -> sa.Select:
+    """The project with ``:slug``; see ``_locking_user``."""
+    return _locking_user(select(Project).where(Project.slug == bindparam("slug")), lock)
 
 
 @cache
 def lock_user() -> sa.Select:
-    """Lock ``:user_id``'s row against another claim of the same expert (PostgreSQL)."""
+    """Lock ``:user_id``'s row (PostgreSQL)."""
     return select(User.id).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+
+
+def _locking_user(query: sa.Select, lock: bool) -> sa.Select:
+    """With ``lock`` (PostgreSQL), also lock ``:user_id``'s row against another claim of the
+    same expert (two tabs), in the same round trip as reading the projects."""
+    if not lock:
+        return query
+    return query.join(User, User.id == bindparam("user_id")).with_for_update(of=User, key_share=True)
 
 
 @cache
