@@ -4,9 +4,8 @@ Each model gets one ``AsyncOpenAI`` client over an ``httpx.AsyncClient`` whose t
 aiohttp connection pool) never follows redirects, ignores proxy variables, checks every resolved
 address against the allow-list before it connects (and connects to that vetted address, so DNS
 cannot change between check and use), and adds the key itself, only on requests to the
-configured origin. Retries are ours
-(``max_retries=0`` in the SDK): backoff with jitter on 408/409/429/5xx, timeouts and dropped
-connections, honouring ``Retry-After``.
+configured origin. Retries are ours (``max_retries=0`` in the SDK): backoff with jitter on
+408/409/429/5xx, timeouts and dropped connections, honouring ``Retry-After``.
 
 The request goes through ``AsyncOpenAI.post("/chat/completions")`` and the answer is parsed with
 orjson here: the SDK's typed-params transform and response models cost about 1 ms of CPU per
