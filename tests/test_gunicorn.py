@@ -85,7 +85,9 @@ def served(tmp_path):
 
 def test_every_worker_reads_the_database_and_a_killed_one_is_replaced_within_5_s(served):
     port, master, bearer = served
-    workers = _children(master)
+    deadline = time.monotonic() + 10  # the master forks its workers one after the other
+    while len(workers := _children(master)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(workers) == 2
     # 404 for an unknown assignment means the worker authenticated the token against the database
     assert {_get(port, "/api/v1/assignments/1/draft", bearer) for _ in range(20)} == {404}
