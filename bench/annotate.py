@@ -25,7 +25,6 @@ import os
 import random
 import re
 import secrets
-import shutil
 import signal
 import socket
 import statistics
@@ -46,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from common import scratch_database  # noqa: E402
 from rlhf_app import migrate  # noqa: E402
 from rlhf_app.auth.service import hash_password  # noqa: E402
 from rlhf_app.auth.tokens import create_token  # noqa: E402
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_engine(engine: str, args: argparse.Namespace) -> dict[str, Any]:
     """Seed a fresh database, serve it, warm up, run each phase, check integrity."""
     figures: dict[str, Any] = {}
-    with database(engine, args.pg_url) as url:
+    with scratch_database(args.pg_url if engine == "postgresql" else None) as url:
         started = time.perf_counter()
         experts = seed(url, args.tasks, args.experts)
         figures[f"{engine}_seed_seconds"] = round(time.perf_counter() - started, 2)
@@ -135,28 +135,6 @@ def run_phase(port: int, pid: int, experts: list[Expert], render: str, seconds: 
 
 
 # --- databases ----------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def database(engine: str, pg_url: str) -> Iterator[str]:
-    """A fresh, empty database URL for ``engine``; removed afterwards."""
-    if engine == "sqlite":
-        folder = tempfile.mkdtemp(prefix="rlhf-bench-")
-        try:
-            yield f"sqlite:///{folder}/bench.sqlite3"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 @dataclass
 class Expert:

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from common import scratch_database  # noqa: E402
 
 TARGET_SECONDS, TARGET_RSS_MB = 15.0, 300.0
 EXPERTS, BATCH = 40, 50_000
@@ -271,19 +271,10 @@ def bench_sqlite(tasks: int, answer_chars: int, work: Path) -> dict[str, Any]:
 
 
 def bench_postgresql(pg_url: str, tasks: int, answer_chars: int, work: Path) -> dict[str, Any]:
-    schema = f"bench_export_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with scratch_database(pg_url, "bench_export") as url:
         seed_seconds = prepare(url, tasks, answer_chars)
         say(f"  seeded in {seed_seconds:.1f} s; exporting")
         return {"seed_seconds": round(seed_seconds, 1), **timed_export(url, work / "exports-pg")}
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -21,12 +21,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import scratch_database  # noqa: E402
 
 ANSWER = " ".join(["The WACC is the weighted average of the cost of equity and the after-tax cost of debt."] * 6)
 
@@ -137,47 +138,23 @@ def run(args: argparse.Namespace) -> dict:
 
     delay = args.delay_ms / 1000
     child, port = start_endpoint(delay)
-    tmp = tempfile.mkdtemp(prefix="bench-generate-")
-    database_url = _private_schema(args.database_url) if args.database_url else f"sqlite:///{tmp}/bench.sqlite3"
     try:
-        engine, factory, project = seed(database_url, args.requests, f"http://127.0.0.1:{port}/v1", args.in_flight)
-        print(f"endpoint on 127.0.0.1:{port} answering after {args.delay_ms:g} ms; {args.requests} prompts in {engine.dialect.name}", flush=True)
-        load_before = os.getloadavg()[0]  # other work on the machine skews the figures; say how much there was
-        started = time.perf_counter()
-        result = generate_completions(factory, project, ["bench"], concurrency=args.in_flight, allowed_hosts=f"127.0.0.1:{port}",
-                                      env={}, progress=Reporter(max(1, args.requests // 8)))
-        seconds = time.perf_counter() - started
-        data = figures(factory, args.requests, args.in_flight, delay, seconds, result.counts.completed, result.counts.failed)
-        data["database"] = engine.dialect.name
-        data["cpus"], data["loadavg_1m_before"] = os.cpu_count(), round(load_before, 2)
-        _drop(engine, project)
-        return data
+        with scratch_database(args.database_url, "bench_generate") as database_url:
+            engine, factory, project = seed(database_url, args.requests, f"http://127.0.0.1:{port}/v1", args.in_flight)
+            print(f"endpoint on 127.0.0.1:{port} answering after {args.delay_ms:g} ms; {args.requests} prompts in {engine.dialect.name}", flush=True)
+            load_before = os.getloadavg()[0]  # other work on the machine skews the figures; say how much there was
+            started = time.perf_counter()
+            result = generate_completions(factory, project, ["bench"], concurrency=args.in_flight, allowed_hosts=f"127.0.0.1:{port}",
+                                          env={}, progress=Reporter(max(1, args.requests // 8)))
+            seconds = time.perf_counter() - started
+            data = figures(factory, args.requests, args.in_flight, delay, seconds, result.counts.completed, result.counts.failed)
+            data["database"] = engine.dialect.name
+            data["cpus"], data["loadavg_1m_before"] = os.cpu_count(), round(load_before, 2)
+            engine.dispose()  # its connections would keep the schema from being dropped
+            return data
     finally:
         child.terminate()
         child.wait()
-
-
-SCHEMA = f"bench_generate_{os.getpid()}"
-
-
-def _private_schema(url: str) -> str:
-    """A fresh PostgreSQL schema for this run (dropped afterwards), as tests/conftest.py does."""
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{SCHEMA}"
-
-
-def _drop(engine, project) -> None:
-    import sqlalchemy as sa
-
-    if engine.dialect.name == "postgresql":  # leave the shared database as it was
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{SCHEMA}" CASCADE'))
-    engine.dispose()
 
 
 def main() -> None:
