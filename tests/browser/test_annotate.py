@@ -99,6 +99,15 @@ def current_assignment_id(page) -> int:
     return int(re.search(r"/annotate/(\d+)$", page.url).group(1))
 
 
+def open_first_task(page, live_server: str, session) -> int:
+    """Seed the two tasks, sign their expert in from the keyboard, open the next task; its assignment id."""
+    expert, _, _ = seed_expert_with_two_tasks(session)
+    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
+    page.goto(f"{live_server}/annotate/next")
+    wait_for_page(page)
+    return current_assignment_id(page)
+
+
 def wait_until_saved(page) -> None:
     from playwright.sync_api import expect
 
@@ -307,11 +316,7 @@ def test_active_time_reaches_the_server(page, live_server, session):
 def test_skip_from_the_keyboard_moves_to_the_next_task(page, live_server, session, screenshot):
     from playwright.sync_api import expect
 
-    expert, _, _ = seed_expert_with_two_tasks(session)
-    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
-    page.goto(f"{live_server}/annotate/next")
-    wait_for_page(page)
-    first_id = current_assignment_id(page)
+    first_id = open_first_task(page, live_server, session)
     press(page, "Alt+s")
     expect(page.locator("#an-skip .an-panel")).to_be_visible()
     press(page, "ArrowDown")  # from "Outside my expertise" to "Bad prompt"
@@ -333,11 +338,7 @@ def test_skip_from_the_keyboard_moves_to_the_next_task(page, live_server, sessio
 def test_a_contradiction_is_confirmed_from_the_keyboard(page, live_server, session, screenshot):
     from playwright.sync_api import expect
 
-    expert, _, _ = seed_expert_with_two_tasks(session)
-    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
-    page.goto(f"{live_server}/annotate/next")
-    wait_for_page(page)
-    first_id = current_assignment_id(page)
+    first_id = open_first_task(page, live_server, session)
     press(page, "Shift+I")
     expect(page.locator("#an-instructions .an-panel")).to_contain_text("Check every number")
     screenshot("11-instructions")
@@ -391,11 +392,7 @@ def test_an_edit_whose_save_is_late_survives_a_reload(page, live_server, session
     """Reloading right after an edit: the new page renders before the last save lands, and restores the edit."""
     from playwright.sync_api import expect
 
-    expert, _, _ = seed_expert_with_two_tasks(session)
-    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
-    page.goto(f"{live_server}/annotate/next")
-    wait_for_page(page)
-    assignment_id = current_assignment_id(page)
+    assignment_id = open_first_task(page, live_server, session)
     critique = page.locator(".an-critique-box[data-answer='A'] textarea")
     cid = critique.get_attribute("id").removeprefix("critique-")
     press(page, "a", "n")
@@ -424,11 +421,7 @@ def test_an_edit_whose_save_is_late_survives_a_reload(page, live_server, session
 def test_a_local_copy_is_judged_against_the_server_draft_it_was_made_on(page, live_server, session):
     from playwright.sync_api import expect
 
-    expert, _, _ = seed_expert_with_two_tasks(session)
-    sign_in_with_keyboard(page, live_server, expert.email, factories.PASSWORD)
-    page.goto(f"{live_server}/annotate/next")
-    wait_for_page(page)
-    assignment_id = current_assignment_id(page)
+    assignment_id = open_first_task(page, live_server, session)
     critique = page.locator(".an-critique-box[data-answer='A'] textarea")
     cid = critique.get_attribute("id").removeprefix("critique-")
     press(page, "a", "n")
