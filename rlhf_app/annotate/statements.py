@@ -33,6 +33,12 @@ def guideline() -> sa.Select:
 
 
 @cache
+def guideline_and_draft() -> sa.Select:
+    """(Project, GuidelineVersion, Judgement or None) of ``:task_id`` / ``:assignment_id``."""
+    return _project_and_guideline(Judgement).outerjoin(Judgement, Judgement.assignment_id == bindparam("assignment_id"))
+
+
+@cache
 def page() -> sa.Select:
     """(Project, GuidelineVersion, prompt messages, Judgement or None) of ``:task_id`` / ``:assignment_id``."""
     return (_project_and_guideline(Prompt.messages, Judgement)

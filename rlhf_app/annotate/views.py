@@ -83,9 +83,9 @@ def skip(assignment_id: int):
 def _render(session: Session, assignment: Assignment, values: JudgementInput | None = None, status: int = 200, *,
             key: str | None = None, **extra):
     """Render the page with ``values`` (default: the saved draft); ``extra``: errors, warnings, is_dirty."""
-    project, guideline, _, judgement = session.execute(
-        sql.page(), {"task_id": assignment.task_id, "assignment_id": assignment.id}).one()
-    task = _task_with_answers(session, assignment)
+    project, guideline, judgement = session.execute(
+        sql.guideline_and_draft(), {"task_id": assignment.task_id, "assignment_id": assignment.id}).one()
+    task = _task_with_answers(session, assignment)  # with its prompt
     if values is None:
         values = values_from_judgement(judgement, task, assignment.display_order)
     page = build_page(assignment, task, project, guideline, values,
