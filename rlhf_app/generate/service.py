@@ -141,11 +141,7 @@ def create_generation_job(
     problems = [p for s in specs if (p := allow.url_problem(s.base_url))]
     if problems:
         raise ValidationError({"models": "; ".join(problems)}, message="; ".join(problems))
-    fail_stalled_jobs(session, project.id)
-    job = GenerationJob(project_id=project.id, created_by_id=actor.id if actor else None, origin=origin,
-                        model_names=list(model_names), concurrency=concurrency, created_at=utcnow())
-    session.add(job)
-    session.flush()
+    job = _add_job(session, project, model_names, concurrency, actor.id if actor else None, origin)
     audit.record(session, actor, "generation.queued", job, after={"project": project.slug, "models": model_names})
     return job
 
@@ -381,12 +377,20 @@ def _new_job(session_factory: Callable[[], Session], project: Project, model_nam
              actor_id: int | None) -> int:
     with session_factory() as session:
         begin_write(session)
-        fail_stalled_jobs(session, project.id)
-        job = GenerationJob(project_id=project.id, created_by_id=actor_id, origin="cli", model_names=list(model_names),
-                            concurrency=concurrency, created_at=utcnow())
-        session.add(job)
+        job = _add_job(session, project, model_names, concurrency, actor_id, "cli")
         session.commit()
         return job.id
+
+
+def _add_job(session: Session, project: Project, model_names: list[str], concurrency: int, created_by_id: int | None,
+             origin: str) -> GenerationJob:
+    """A new queued job; the project's stalled jobs are closed first (this one does their rest)."""
+    fail_stalled_jobs(session, project.id)
+    job = GenerationJob(project_id=project.id, created_by_id=created_by_id, origin=origin, model_names=list(model_names),
+                        concurrency=concurrency, created_at=utcnow())
+    session.add(job)
+    session.flush()
+    return job
 
 
 def run_generation_job(session_factory: Callable[[], Session], job_id: int, *, allowed_hosts: str | None = None,
